@@ -1,0 +1,192 @@
+// Package config holds ccbalancer's configuration: the schema of providers.yaml,
+// its defaults and validation, file discovery, secret handling and watching.
+package config
+
+import (
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+)
+
+// ProviderType says which wire format a provider speaks.
+type ProviderType string
+
+// Provider types.
+const (
+	TypeAnthropic ProviderType = "anthropic" // forwarded as is
+	TypeOpenAI    ProviderType = "openai"    // converted to and from Chat Completions
+)
+
+// AuthType says how an anthropic provider's credential is sent upstream.
+// OpenAI providers always use a Bearer token.
+type AuthType string
+
+// Auth types.
+const (
+	AuthAPIKey    AuthType = "api_key"    // x-api-key: <value>
+	AuthAuthToken AuthType = "auth_token" // Authorization: Bearer <value>
+)
+
+// Strategy is how the entries of a route are ordered for one request.
+type Strategy string
+
+// Selection strategies.
+const (
+	StrategyPriority   Strategy = "priority"
+	StrategyRoundRobin Strategy = "round_robin"
+	StrategyRandom     Strategy = "random"
+)
+
+// Strategies lists every valid strategy, in menu order.
+var Strategies = []Strategy{StrategyPriority, StrategyRoundRobin, StrategyRandom}
+
+// Passthrough is the special value of RouteEntry.Model (keep the client's model)
+// and of Provider.AuthValue (forward the client's own credential).
+const Passthrough = "passthrough"
+
+// Secret is a credential. It never prints: String, GoString, LogValue and
+// MarshalText all redact it. Use Reveal to get the value for an upstream request.
+type Secret string
+
+// Reveal returns the secret's value.
+func (s Secret) Reveal() string { return string(s) }
+
+// String redacts the secret.
+func (s Secret) String() string {
+	switch {
+	case s == "":
+		return ""
+	case s == Passthrough:
+		return Passthrough
+	default:
+		return "[REDACTED]"
+	}
+}
+
+// GoString redacts the secret in %#v.
+func (s Secret) GoString() string { return strconv.Quote(s.String()) }
+
+// LogValue redacts the secret in log/slog output.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText redacts the secret in JSON and YAML output.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// IsPassthrough reports whether the client's own credential is to be forwarded.
+func (s Secret) IsPassthrough() bool { return s == Passthrough }
+
+// Config is a whole, validated providers.yaml.
+type Config struct {
+	// Path is the file the config was read from ("" when built in memory).
+	Path      string
+	Providers []Provider
+	// Routes in file order. Exact keys win over patterns; patterns are tried in this order.
+	Routes   []Route
+	Settings Settings
+	// Warnings are non-fatal findings (ignored legacy keys, routes naming disabled
+	// providers, world-readable file with plain-text keys), each "file:line: message".
+	Warnings []string
+}
+
+// Provider is one upstream endpoint.
+type Provider struct {
+	Name     string
+	Type     ProviderType
+	BaseURL  string // without trailing slash
+	AuthType AuthType
+	// AuthValue is the credential after ${ENV} expansion, or Passthrough.
+	AuthValue Secret
+	Enabled   bool
+	// Proxy is an optional outbound proxy URL (http, https or socks5).
+	Proxy string
+	// Headers are extra headers sent upstream on every request (e.g. OpenRouter's
+	// HTTP-Referer and X-Title).
+	Headers map[string]string
+	// Line is the line of the provider's entry in the file, for messages.
+	Line int
+}
+
+// Route maps a model name pattern to the providers that may serve it.
+type Route struct {
+	// Pattern is the route's key: an exact model name or a case-insensitive glob (*, ?).
+	Pattern string
+	// Entries in file order; only enabled providers (disabled ones are dropped with a warning).
+	Entries []RouteEntry
+	Line    int
+}
+
+// RouteEntry is one provider option of a route.
+type RouteEntry struct {
+	Provider string
+	// Model sent upstream, or Passthrough to keep the client's.
+	Model    string
+	Priority int // lower is tried first
+	// MaxTokens, when > 0, clamps the request's max_tokens for this entry.
+	MaxTokens int
+}
+
+// Settings are the global settings.
+type Settings struct {
+	SelectionStrategy Strategy
+	FailureCooldown   time.Duration
+	RequestTimeout    time.Duration // to the first byte of the upstream response
+	StreamIdleTimeout time.Duration // between bytes of a streaming response
+	ConnectTimeout    time.Duration
+	Host              string
+	Port              int
+	LogLevel          slog.Level
+	LogColor          bool
+	// LogFile is the JSON-lines log file; relative paths are resolved against
+	// the user's log directory. "" means the default location.
+	LogFile string
+	// LogMaxBytes bounds the log file; it is rotated once (to .1) past this size.
+	LogMaxBytes         int64
+	EnableDeduplication bool
+	CacheTTL            time.Duration
+	CacheSizeLimit      int
+	// DefaultRoute is the route pattern used for models that match nothing.
+	// "" means: the first route whose pattern contains "sonnet", else the first route.
+	DefaultRoute string
+	// AuthKey, when set, is required from clients (x-api-key or Bearer). It is
+	// required when Host is not a loopback address.
+	AuthKey Secret
+	// MaxBodyBytes bounds request bodies (413 past it).
+	MaxBodyBytes int64
+	// AllowedOrigins lists browser origins that may call the proxy. Requests with any
+	// other Origin header are refused.
+	AllowedOrigins []string
+}
+
+// Listen returns the HOST:PORT address to listen on.
+func (s Settings) Listen() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
+
+// Defaults returns the settings used for every key a file leaves out.
+func Defaults() Settings {
+	return Settings{
+		SelectionStrategy:   StrategyPriority,
+		FailureCooldown:     90 * time.Second,
+		RequestTimeout:      40 * time.Second,
+		StreamIdleTimeout:   120 * time.Second,
+		ConnectTimeout:      10 * time.Second,
+		Host:                "127.0.0.1",
+		Port:                8080,
+		LogLevel:            slog.LevelInfo,
+		LogColor:            true,
+		LogMaxBytes:         10 << 20,
+		EnableDeduplication: true,
+		CacheTTL:            time.Hour,
+		CacheSizeLimit:      1000,
+		MaxBodyBytes:        32 << 20,
+	}
+}
+
+// Provider returns the provider with the given name.
+func (c *Config) Provider(name string) (Provider, bool) {
+	for _, p := range c.Providers {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Provider{}, false
+}
