@@ -1,0 +1,379 @@
+// Package anthropic holds the Anthropic Messages API wire format: error bodies,
+// the few request fields the proxy reads, byte-exact model rewriting, and the
+// message and stream event types.
+package anthropic
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+)
+
+// Error types as the Anthropic API names them.
+const (
+	ErrInvalidRequest  = "invalid_request_error"
+	ErrAuthentication  = "authentication_error"
+	ErrPermission      = "permission_error"
+	ErrNotFound        = "not_found_error"
+	ErrRequestTooLarge = "request_too_large"
+	ErrRateLimit       = "rate_limit_error"
+	ErrAPI             = "api_error"
+	ErrOverloaded      = "overloaded_error"
+)
+
+// ErrorBody is the shape of every Anthropic error response.
+type ErrorBody struct {
+	Type  string `json:"type"` // always "error"
+	Error Error  `json:"error"`
+}
+
+// Error is the inner error object.
+type Error struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+}
+
+// ErrorTypeForStatus returns the Anthropic error type for an HTTP status.
+func ErrorTypeForStatus(status int) string {
+	switch {
+	case status == http.StatusBadRequest, status == http.StatusMethodNotAllowed, status == http.StatusUnprocessableEntity:
+		return ErrInvalidRequest
+	case status == http.StatusUnauthorized:
+		return ErrAuthentication
+	case status == http.StatusForbidden:
+		return ErrPermission
+	case status == http.StatusNotFound:
+		return ErrNotFound
+	case status == http.StatusRequestEntityTooLarge:
+		return ErrRequestTooLarge
+	case status == http.StatusTooManyRequests:
+		return ErrRateLimit
+	case status == 529, status == http.StatusServiceUnavailable:
+		return ErrOverloaded
+	default:
+		return ErrAPI
+	}
+}
+
+// WriteError writes an Anthropic-shaped error response.
+func WriteError(w http.ResponseWriter, status int, errType, message string) {
+	if errType == "" {
+		errType = ErrorTypeForStatus(status)
+	}
+	b, _ := json.Marshal(ErrorBody{Type: "error", Error: Error{Type: errType, Message: message}})
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// ParseError extracts the type and message of an Anthropic error body (the body
+// of an error response, or the data of an `event: error`). It returns ok=false
+// when the body is not of that shape.
+func ParseError(body []byte) (errType, message string, ok bool) {
+	var e ErrorBody
+	if json.Unmarshal(body, &e) != nil || (e.Error.Type == "" && e.Error.Message == "") {
+		return "", "", false
+	}
+	return e.Error.Type, e.Error.Message, true
+}
+
+// Fields are the request fields the proxy needs, read without decoding the body.
+type Fields struct {
+	Model string
+	// ModelStart and ModelEnd delimit the model's JSON string (quotes included)
+	// in the body, for RewriteModel.
+	ModelStart, ModelEnd int
+	HasModel             bool
+	Stream               bool
+	HasMessages          bool
+}
+
+// SyntaxError is a malformed request body.
+type SyntaxError struct {
+	Offset int
+	Msg    string
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("invalid JSON at byte %d: %s", e.Offset, e.Msg)
+}
+
+// Peek validates that body is one JSON object and reads its top-level `model`,
+// `stream` and `messages` members. It allocates only the model string.
+func Peek(body []byte) (Fields, error) {
+	s := scanner{b: body}
+	var f Fields
+	s.ws()
+	if !s.eat('{') {
+		return f, s.fail("request body must be a JSON object")
+	}
+	s.ws()
+	if s.eat('}') {
+		return f, s.end()
+	}
+	for {
+		s.ws()
+		ks, ke, err := s.str()
+		if err != nil {
+			return f, err
+		}
+		key := body[ks+1 : ke-1]
+		s.ws()
+		if !s.eat(':') {
+			return f, s.fail("expected ':' after object key")
+		}
+		s.ws()
+		vs := s.i
+		if err := s.value(0); err != nil {
+			return f, err
+		}
+		v := body[vs:s.i]
+		switch string(key) {
+		case "model":
+			if len(v) == 0 || v[0] != '"' {
+				return f, &SyntaxError{vs, "model must be a string"}
+			}
+			var m string
+			if err := json.Unmarshal(v, &m); err != nil {
+				return f, &SyntaxError{vs, "model: " + err.Error()}
+			}
+			f.Model, f.ModelStart, f.ModelEnd, f.HasModel = m, vs, s.i, true
+		case "stream":
+			f.Stream = string(v) == "true"
+		case "messages":
+			f.HasMessages = len(v) > 0 && v[0] == '['
+		}
+		s.ws()
+		if s.eat(',') {
+			continue
+		}
+		if s.eat('}') {
+			return f, s.end()
+		}
+		return f, s.fail("expected ',' or '}' in object")
+	}
+}
+
+// RewriteModel returns body with the model value replaced by model. It returns
+// body itself when the model is unchanged; otherwise exactly one new slice.
+func RewriteModel(body []byte, f Fields, model string) []byte {
+	if !f.HasModel || f.Model == model {
+		return body
+	}
+	q, _ := json.Marshal(model)
+	out := make([]byte, 0, len(body)-(f.ModelEnd-f.ModelStart)+len(q))
+	out = append(out, body[:f.ModelStart]...)
+	out = append(out, q...)
+	return append(out, body[f.ModelEnd:]...)
+}
+
+// maxDepth bounds nesting so a hostile body cannot exhaust the stack.
+const maxDepth = 512
+
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (s *scanner) fail(msg string) error { return &SyntaxError{s.i, msg} }
+
+func (s *scanner) end() error {
+	s.ws()
+	if s.i != len(s.b) {
+		return s.fail("unexpected data after the JSON object")
+	}
+	return nil
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) eat(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// str scans a string starting at s.i and returns its span including quotes.
+func (s *scanner) str() (start, end int, err error) {
+	start = s.i
+	if !s.eat('"') {
+		return 0, 0, s.fail("expected a string")
+	}
+	for {
+		j := bytes.IndexAny(s.b[s.i:], "\"\\")
+		if j < 0 {
+			s.i = len(s.b)
+			return 0, 0, s.fail("unterminated string")
+		}
+		for _, c := range s.b[s.i : s.i+j] {
+			if c < 0x20 {
+				return 0, 0, s.fail("control character in string")
+			}
+		}
+		s.i += j
+		if s.b[s.i] == '"' {
+			s.i++
+			return start, s.i, nil
+		}
+		// Backslash escape.
+		if s.i+1 >= len(s.b) {
+			return 0, 0, s.fail("unterminated string")
+		}
+		switch s.b[s.i+1] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			s.i += 2
+		case 'u':
+			if s.i+6 > len(s.b) {
+				return 0, 0, s.fail("bad unicode escape")
+			}
+			for _, c := range s.b[s.i+2 : s.i+6] {
+				if !isHex(c) {
+					return 0, 0, s.fail("bad unicode escape")
+				}
+			}
+			s.i += 6
+		default:
+			return 0, 0, s.fail("bad escape in string")
+		}
+	}
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func (s *scanner) value(depth int) error {
+	if depth > maxDepth {
+		return s.fail("nesting too deep")
+	}
+	if s.i >= len(s.b) {
+		return s.fail("unexpected end of input")
+	}
+	switch c := s.b[s.i]; {
+	case c == '"':
+		_, _, err := s.str()
+		return err
+	case c == '{':
+		s.i++
+		s.ws()
+		if s.eat('}') {
+			return nil
+		}
+		for {
+			s.ws()
+			if _, _, err := s.str(); err != nil {
+				return err
+			}
+			s.ws()
+			if !s.eat(':') {
+				return s.fail("expected ':' after object key")
+			}
+			s.ws()
+			if err := s.value(depth + 1); err != nil {
+				return err
+			}
+			s.ws()
+			if s.eat(',') {
+				continue
+			}
+			if s.eat('}') {
+				return nil
+			}
+			return s.fail("expected ',' or '}' in object")
+		}
+	case c == '[':
+		s.i++
+		s.ws()
+		if s.eat(']') {
+			return nil
+		}
+		for {
+			s.ws()
+			if err := s.value(depth + 1); err != nil {
+				return err
+			}
+			s.ws()
+			if s.eat(',') {
+				continue
+			}
+			if s.eat(']') {
+				return nil
+			}
+			return s.fail("expected ',' or ']' in array")
+		}
+	case c == 't':
+		return s.lit("true")
+	case c == 'f':
+		return s.lit("false")
+	case c == 'n':
+		return s.lit("null")
+	case c == '-' || '0' <= c && c <= '9':
+		return s.num()
+	default:
+		return s.fail(fmt.Sprintf("unexpected character %q", c))
+	}
+}
+
+func (s *scanner) lit(w string) error {
+	if !bytes.HasPrefix(s.b[s.i:], []byte(w)) {
+		return s.fail("invalid literal")
+	}
+	s.i += len(w)
+	return nil
+}
+
+func (s *scanner) num() error {
+	start := s.i
+	s.eat('-')
+	digits := func() int {
+		n := 0
+		for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
+			s.i++
+			n++
+		}
+		return n
+	}
+	if s.eat('0') {
+		// no leading zeros
+	} else if digits() == 0 {
+		return s.fail("invalid number")
+	}
+	if s.eat('.') && digits() == 0 {
+		return s.fail("invalid number")
+	}
+	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		s.i++
+		if !s.eat('+') {
+			s.eat('-')
+		}
+		if digits() == 0 {
+			return s.fail("invalid number")
+		}
+	}
+	if s.i == start {
+		return s.fail("invalid number")
+	}
+	return nil
+}
+
+// IsSyntaxError reports whether err is a malformed-body error from Peek.
+func IsSyntaxError(err error) bool {
+	var se *SyntaxError
+	return errors.As(err, &se)
+}
