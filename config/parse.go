@@ -1,0 +1,183 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// parser walks one file's YAML tree, collecting every problem instead of
+// stopping at the first.
+type parser struct {
+	file      string
+	lookupEnv func(string) (string, bool)
+	errs      []Error
+	warns     []warning
+	// reported holds the legacy keys already reported as ignored, so a key
+	// repeated in every provider is reported once.
+	reported map[string]bool
+	// plainLine is the line of the first credential written in plain text
+	// (neither ${ENV} nor passthrough), 0 if none.
+	plainLine int
+}
+
+// warning is one non-fatal finding, kept with its line for sorting.
+type warning struct {
+	line int
+	text string
+}
+
+// line returns a node's line, 0 for a missing node.
+func line(n *yaml.Node) int {
+	if n == nil {
+		return 0
+	}
+	return n.Line
+}
+
+// errorf records a problem at node n.
+func (p *parser) errorf(n *yaml.Node, field, format string, args ...any) {
+	p.errs = append(p.errs, Error{File: p.file, Line: line(n), Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+// warnf records a warning at node n, formatted like an Error.
+func (p *parser) warnf(n *yaml.Node, field, format string, args ...any) {
+	e := Error{File: p.file, Line: line(n), Field: field, Msg: fmt.Sprintf(format, args...)}
+	p.warns = append(p.warns, warning{line: e.Line, text: e.Error()})
+}
+
+// ignored warns once per key that a file may carry for compatibility with
+// the original project but that has no meaning here.
+func (p *parser) ignored(n *yaml.Node, key, field string) {
+	if p.reported[key] {
+		return
+	}
+	p.reported[key] = true
+	p.warnf(n, field, "ignored (a setting of the original project with no meaning in ccbalancer)")
+}
+
+// yamlLine finds the line number in a yaml.v3 syntax error message.
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// Parse decodes and validates a providers.yaml. path is used in messages only;
+// lookupEnv resolves ${VAR} references in credentials. Every problem found is
+// returned together as *Errors; non-fatal findings go to Config.Warnings.
+func Parse(path string, data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
+	cfg, _, err := parse(path, data, lookupEnv)
+	return cfg, err
+}
+
+// parse is Parse that also returns the line of the first plain-text credential
+// (0 if none), which Load needs for its file-permission warning.
+func parse(path string, data []byte, lookupEnv func(string) (string, bool)) (*Config, int, error) {
+	if lookupEnv == nil {
+		lookupEnv = func(string) (string, bool) { return "", false }
+	}
+	p := &parser{file: path, lookupEnv: lookupEnv, reported: map[string]bool{}}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		ln := 0
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+			ln, _ = strconv.Atoi(m[1])
+		}
+		msg := yamlLine.ReplaceAllString(err.Error(), "")
+		p.errs = append(p.errs, Error{File: path, Line: ln, Msg: "invalid YAML: " + trimYAMLPrefix(msg)})
+		return nil, 0, &Errors{List: p.errs}
+	}
+	cfg := p.document(&doc)
+	cfg.Path = path
+	if len(p.errs) > 0 {
+		sortErrors(p.errs)
+		return nil, 0, &Errors{List: p.errs}
+	}
+	sort.SliceStable(p.warns, func(i, j int) bool { return p.warns[i].line < p.warns[j].line })
+	for _, w := range p.warns {
+		cfg.Warnings = append(cfg.Warnings, w.text)
+	}
+	return cfg, p.plainLine, nil
+}
+
+// document walks the top level: providers, model_routes, settings.
+func (p *parser) document(doc *yaml.Node) *Config {
+	cfg := &Config{Settings: Defaults()}
+	root := doc
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
+		root = doc.Content[0]
+	}
+	if doc.Kind == 0 || isNull(root) {
+		p.errs = append(p.errs, Error{File: p.file, Line: 1, Msg: "the file is empty: at least one provider is required"})
+		return cfg
+	}
+	top, ok := p.mapping(root, "")
+	if !ok {
+		return cfg
+	}
+	var providersN, routesN, settingsN *yaml.Node
+	for _, kv := range top {
+		switch kv.key {
+		case "providers":
+			providersN = kv.value
+		case "model_routes":
+			routesN = kv.value
+		case "settings":
+			settingsN = kv.value
+		default:
+			p.errorf(kv.keyN, kv.key, "unknown key %q (expected providers, model_routes or settings)", kv.key)
+		}
+	}
+	legacy := p.providers(cfg, providersN, root)
+	enabled := make(map[string]bool, len(cfg.Providers))
+	known := make(map[string]bool, len(cfg.Providers)+len(legacy.names))
+	for _, name := range legacy.names {
+		known[name] = true
+	}
+	for _, pr := range cfg.Providers {
+		enabled[pr.Name] = pr.Enabled
+	}
+	if routesN != nil && !isNull(routesN) {
+		p.routes(cfg, routesN, known, enabled)
+		legacy.reportIgnored(p)
+	} else {
+		p.legacyRoutes(cfg, legacy, root)
+	}
+	p.settings(cfg, settingsN)
+	return cfg
+}
+
+// Load reads and parses the file at path with the process environment. A
+// file that others may read and that holds a credential in plain text gets a
+// warning: such a key is one `cat` away from any user of the machine.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config %s: %w", path, err)
+	}
+	cfg, plainLine, err := parse(path, data, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	if plainLine > 0 && runtime.GOOS != "windows" {
+		if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o004 != 0 {
+			cfg.Warnings = append(cfg.Warnings, fmt.Sprintf(
+				"%s:%d: a credential is written in plain text in a world-readable file (mode %#o): run chmod 600 %s or use ${ENV_VAR}",
+				path, plainLine, st.Mode().Perm(), path))
+		}
+	}
+	return cfg, nil
+}
+
+// trimYAMLPrefix turns "yaml: : did not find expected key" into
+// "did not find expected key".
+func trimYAMLPrefix(msg string) string {
+	return strings.TrimLeft(strings.TrimPrefix(msg, "yaml:"), " :")
+}

@@ -1,0 +1,347 @@
+package config
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// legacyProviderKeys are provider keys of the original project that are
+// accepted and ignored. big_model and small_model are handled apart: they
+// build routes when a file has no model_routes.
+var legacyProviderKeys = map[string]bool{
+	"priority":       true,
+	"streaming_mode": true,
+	"timeout":        true,
+	"max_retries":    true,
+}
+
+// modelRef is one big_model/small_model value of an original-project provider.
+type modelRef struct {
+	provider string
+	model    string
+	node     *yaml.Node
+}
+
+// legacyModels collects what the providers section tells about routing.
+type legacyModels struct {
+	names      []string // every provider name seen, even in a provider with errors
+	big, small []modelRef
+}
+
+// reportIgnored warns about big_model/small_model once model_routes decides routing.
+func (l legacyModels) reportIgnored(p *parser) {
+	if len(l.big) > 0 {
+		p.ignored(l.big[0].node, "providers.big_model", "providers[].big_model")
+	}
+	if len(l.small) > 0 {
+		p.ignored(l.small[0].node, "providers.small_model", "providers[].small_model")
+	}
+}
+
+// providers reads the providers list into cfg.
+func (p *parser) providers(cfg *Config, n, root *yaml.Node) legacyModels {
+	var lm legacyModels
+	items, ok := p.sequence(n, "providers")
+	if !ok {
+		return lm
+	}
+	if len(items) == 0 {
+		at := n
+		if at == nil {
+			at = root
+		}
+		p.errorf(at, "providers", "at least one provider is required")
+		return lm
+	}
+	firstLine := map[string]int{}
+	for i, item := range items {
+		field := index("providers", i)
+		pr, ok := p.provider(item, field, &lm)
+		if pr.Name != "" {
+			if first, dup := firstLine[pr.Name]; dup {
+				p.errorf(item, join(field, "name"), "duplicate provider name %q (first at line %d)", pr.Name, first)
+				continue
+			}
+			firstLine[pr.Name] = pr.Line
+			lm.names = append(lm.names, pr.Name)
+		}
+		if ok {
+			cfg.Providers = append(cfg.Providers, pr)
+		}
+	}
+	if len(cfg.Providers) > 0 {
+		anyEnabled := false
+		for _, pr := range cfg.Providers {
+			anyEnabled = anyEnabled || pr.Enabled
+		}
+		if !anyEnabled {
+			p.warnf(n, "providers", "every provider is disabled: requests will fail until one is enabled")
+		}
+	}
+	return lm
+}
+
+// provider reads one provider entry; ok is false when it has errors.
+func (p *parser) provider(n *yaml.Node, field string, lm *legacyModels) (Provider, bool) {
+	n = resolve(n)
+	pr := Provider{Enabled: true, AuthType: AuthAPIKey, Line: line(n)}
+	kvs, ok := p.mapping(n, field)
+	if !ok {
+		return pr, false
+	}
+	nerr := len(p.errs)
+	var typeN, urlN, authTypeN, authValueN, proxyN, headersN, nameN *yaml.Node
+	var big, small *yaml.Node
+	for _, kv := range kvs {
+		f := join(field, kv.key)
+		switch kv.key {
+		case "name":
+			nameN = kv.value
+		case "type":
+			typeN = kv.value
+		case "base_url":
+			urlN = kv.value
+		case "auth_type":
+			authTypeN = kv.value
+		case "auth_value":
+			authValueN = kv.value
+		case "enabled":
+			pr.Enabled, _ = p.boolean(kv.value, f)
+		case "proxy":
+			proxyN = kv.value
+		case "headers":
+			headersN = kv.value
+		case "big_model":
+			big = kv.value
+		case "small_model":
+			small = kv.value
+		default:
+			if legacyProviderKeys[kv.key] {
+				p.ignored(kv.keyN, "providers."+kv.key, "providers[]."+kv.key)
+				continue
+			}
+			p.errorf(kv.keyN, f, "unknown key %q", kv.key)
+		}
+	}
+
+	if s, ok := p.str(nameN, join(field, "name")); ok {
+		pr.Name = strings.TrimSpace(s)
+		if pr.Name == "" {
+			p.errorf(orNode(nameN, n), join(field, "name"), "a non-empty name is required")
+		}
+	}
+	p.providerType(&pr, typeN, n, join(field, "type"))
+	p.baseURL(&pr, urlN, n, join(field, "base_url"))
+	if authTypeN != nil {
+		if s, ok := p.str(authTypeN, join(field, "auth_type")); ok {
+			switch AuthType(s) {
+			case AuthAPIKey, AuthAuthToken:
+				pr.AuthType = AuthType(s)
+			default:
+				p.errorf(authTypeN, join(field, "auth_type"), "%q is not one of api_key, auth_token", s)
+			}
+		}
+	}
+	pr.AuthValue = p.secret(authValueN, n, join(field, "auth_value"), pr.Name, pr.Enabled)
+	if pr.AuthValue == "" {
+		if pr.Enabled && len(p.errs) == nerr {
+			p.warnf(orNode(authValueN, n), join(field, "auth_value"),
+				"provider %q has no credential: requests are sent without one", pr.Name)
+		}
+	}
+	if proxyN != nil && !isNull(proxyN) {
+		if s, ok := p.str(proxyN, join(field, "proxy")); ok && s != "" {
+			if msg := checkProxyURL(s); msg != "" {
+				p.errorf(proxyN, join(field, "proxy"), "%s", msg)
+			} else {
+				pr.Proxy = s
+			}
+		}
+	}
+	pr.Headers = p.headers(headersN, join(field, "headers"), pr.Name, pr.Enabled)
+	for _, m := range []struct {
+		n    *yaml.Node
+		refs *[]modelRef
+		key  string
+	}{{big, &lm.big, "big_model"}, {small, &lm.small, "small_model"}} {
+		if m.n == nil {
+			continue
+		}
+		if s, ok := p.str(m.n, join(field, m.key)); ok && s != "" && pr.Name != "" {
+			*m.refs = append(*m.refs, modelRef{provider: pr.Name, model: s, node: m.n})
+		}
+	}
+	return pr, len(p.errs) == nerr
+}
+
+// orNode returns n, or parent when n is missing, so that an error about a
+// missing key points at the entry that lacks it.
+func orNode(n, parent *yaml.Node) *yaml.Node {
+	if n == nil {
+		return parent
+	}
+	return n
+}
+
+// providerType reads and checks a provider's type.
+func (p *parser) providerType(pr *Provider, n, parent *yaml.Node, field string) {
+	if isNull(n) {
+		p.errorf(orNode(n, parent), field, "required: anthropic or openai")
+		return
+	}
+	s, ok := p.str(n, field)
+	if !ok {
+		return
+	}
+	switch t := ProviderType(strings.ToLower(s)); t {
+	case TypeAnthropic, TypeOpenAI:
+		pr.Type = t
+	case "zed":
+		p.errorf(n, field, `type "zed" is not supported by ccbalancer: use anthropic or openai`)
+	default:
+		p.errorf(n, field, "%q is not one of anthropic, openai", s)
+	}
+}
+
+// baseURL reads and checks a provider's base_url, storing it without a
+// trailing slash so that paths can be appended as is.
+func (p *parser) baseURL(pr *Provider, n, parent *yaml.Node, field string) {
+	if isNull(n) {
+		p.errorf(orNode(n, parent), field, "required: an absolute http(s) URL")
+		return
+	}
+	s, ok := p.str(n, field)
+	if !ok {
+		return
+	}
+	u, err := url.Parse(strings.TrimSpace(s))
+	switch {
+	case err != nil:
+		p.errorf(n, field, "%q is not a valid URL", s)
+	case u.Scheme != "http" && u.Scheme != "https":
+		p.errorf(n, field, "%q must start with http:// or https://", s)
+	case u.Host == "":
+		p.errorf(n, field, "%q has no host", s)
+	case u.RawQuery != "" || u.Fragment != "":
+		p.errorf(n, field, "%q must not have a query or fragment", s)
+	default:
+		pr.BaseURL = strings.TrimRight(strings.TrimSpace(s), "/")
+	}
+}
+
+// checkProxyURL returns a problem with an outbound proxy URL, or "". The
+// URL itself is not repeated in the message: it may carry a password.
+func checkProxyURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "not a valid URL"
+	}
+	switch u.Scheme {
+	case "http", "https", "socks5", "socks5h":
+	default:
+		return fmt.Sprintf("scheme %q is not one of http, https, socks5, socks5h", u.Scheme)
+	}
+	if u.Host == "" {
+		return "the proxy URL has no host"
+	}
+	return ""
+}
+
+// secret reads a credential and expands ${ENV} references. A missing
+// variable is an error for an enabled provider and a warning for a disabled
+// one, which must not stop the rest of the file from loading.
+func (p *parser) secret(n, parent *yaml.Node, field, owner string, enabled bool) Secret {
+	s, ok := p.str(n, field)
+	if !ok || s == "" {
+		return ""
+	}
+	if s == Passthrough {
+		return Passthrough
+	}
+	v, missing, bad := expand(s, p.lookupEnv)
+	if bad {
+		p.errorf(n, field, "unterminated or invalid ${...} reference")
+		return ""
+	}
+	if !strings.Contains(s, "${") && p.plainLine == 0 {
+		p.plainLine = line(n)
+	}
+	for _, name := range missing {
+		if enabled {
+			p.errorf(n, field, "%s: environment variable %s is not set", ownerLabel(owner), name)
+		} else {
+			p.warnf(n, field, "%s: environment variable %s is not set (the provider is disabled)", ownerLabel(owner), name)
+		}
+	}
+	return Secret(v)
+}
+
+// ownerLabel names what a secret belongs to in messages.
+func ownerLabel(owner string) string {
+	if owner == "" {
+		return "settings"
+	}
+	return fmt.Sprintf("provider %q", owner)
+}
+
+// headers reads a provider's extra upstream headers. Values may use ${ENV}.
+func (p *parser) headers(n *yaml.Node, field, owner string, enabled bool) map[string]string {
+	kvs, ok := p.mapping(n, field)
+	if !ok || len(kvs) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		f := join(field, kv.key)
+		if !validHeaderName(kv.key) {
+			p.errorf(kv.keyN, f, "%q is not a valid header name", kv.key)
+			continue
+		}
+		switch http.CanonicalHeaderKey(kv.key) {
+		case "Host", "Content-Length", "Transfer-Encoding", "Connection":
+			p.errorf(kv.keyN, f, "%s is set by the proxy and cannot be configured", kv.key)
+			continue
+		}
+		s, ok := p.str(kv.value, f)
+		if !ok {
+			continue
+		}
+		if strings.ContainsAny(s, "\r\n\x00") {
+			p.errorf(kv.value, f, "a header value must be a single line")
+			continue
+		}
+		v, missing, bad := expand(s, p.lookupEnv)
+		if bad {
+			p.errorf(kv.value, f, "unterminated or invalid ${...} reference")
+			continue
+		}
+		for _, name := range missing {
+			if enabled {
+				p.errorf(kv.value, f, "%s: environment variable %s is not set", ownerLabel(owner), name)
+			} else {
+				p.warnf(kv.value, f, "%s: environment variable %s is not set (the provider is disabled)", ownerLabel(owner), name)
+			}
+		}
+		out[http.CanonicalHeaderKey(kv.key)] = v
+	}
+	return out
+}
+
+// validHeaderName reports whether s is an HTTP token (RFC 9110 section 5.6.2).
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r >= 0x80 || !(r == '!' || r == '#' || r == '$' || r == '%' || r == '&' || r == '\'' || r == '*' ||
+			r == '+' || r == '-' || r == '.' || r == '^' || r == '_' || r == '`' || r == '|' || r == '~' ||
+			r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,188 @@
+package config
+
+import (
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// settings reads the settings mapping over Defaults() and runs the checks
+// that need more than one key.
+func (p *parser) settings(cfg *Config, n *yaml.Node) {
+	s := &cfg.Settings
+	kvs, ok := p.mapping(n, "settings")
+	if !ok {
+		return
+	}
+	var hostN, defaultRouteN *yaml.Node
+	lg := legacySettings{}
+	for _, kv := range kvs {
+		f := join("settings", kv.key)
+		v := kv.value
+		switch kv.key {
+		case "selection_strategy":
+			if str, ok := p.str(v, f); ok {
+				if st := Strategy(strings.ToLower(str)); st.Validate() == nil {
+					s.SelectionStrategy = st
+				} else {
+					p.errorf(v, f, "%q is not one of priority, round_robin, random", str)
+				}
+			}
+		case "failure_cooldown":
+			p.setDuration(&s.FailureCooldown, v, f)
+			lg.explicit(kv.key)
+		case "request_timeout":
+			p.setDuration(&s.RequestTimeout, v, f)
+			lg.explicit(kv.key)
+		case "stream_idle_timeout":
+			p.setDuration(&s.StreamIdleTimeout, v, f)
+			lg.explicit(kv.key)
+		case "connect_timeout":
+			p.setDuration(&s.ConnectTimeout, v, f)
+			lg.explicit(kv.key)
+		case "cache_ttl":
+			p.setDuration(&s.CacheTTL, v, f)
+		case "host":
+			hostN = v
+			if str, ok := p.str(v, f); ok {
+				s.Host = strings.TrimSpace(str)
+			}
+		case "port":
+			if port, ok := p.integer(v, f); ok {
+				if port < 1 || port > 65535 {
+					p.errorf(v, f, "%d is not a port between 1 and 65535", port)
+				} else {
+					s.Port = int(port)
+				}
+			}
+		case "log_level":
+			if str, ok := p.str(v, f); ok {
+				if lvl, ok := parseLevel(str); ok {
+					s.LogLevel = lvl
+				} else {
+					p.errorf(v, f, "%q is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL", str)
+				}
+			}
+		case "log_color":
+			if b, ok := p.boolean(v, f); ok {
+				s.LogColor = b
+			}
+		case "log_file":
+			if str, ok := p.str(v, f); ok {
+				s.LogFile = str
+			}
+			lg.explicit(kv.key)
+		case "log_max_size":
+			if size, ok := p.size(v, f); ok {
+				s.LogMaxBytes = size
+			}
+		case "max_body_size":
+			if size, ok := p.size(v, f); ok {
+				s.MaxBodyBytes = size
+			}
+		case "enable_deduplication":
+			if b, ok := p.boolean(v, f); ok {
+				s.EnableDeduplication = b
+			}
+			lg.explicit(kv.key)
+		case "cache_size_limit":
+			if lim, ok := p.integer(v, f); ok {
+				if lim < 0 || lim > 1<<31-1 {
+					p.errorf(v, f, "must not be negative")
+				} else {
+					s.CacheSizeLimit = int(lim)
+				}
+			}
+		case "default_route":
+			defaultRouteN = v
+			s.DefaultRoute, _ = p.str(v, f)
+		case "auth_key":
+			s.AuthKey = p.secret(v, n, f, "", true)
+		case "allowed_origins":
+			s.AllowedOrigins = p.origins(v, f)
+		default:
+			if !lg.read(p, kv) {
+				p.errorf(kv.keyN, f, "unknown key %q", kv.key)
+			}
+		}
+	}
+	lg.apply(p, s)
+
+	if !isLoopback(s.Host) && s.AuthKey == "" {
+		p.errorf(orNode(hostN, n), "settings.host",
+			"listening on %q (not a loopback address) requires settings.auth_key, so that other machines cannot spend your keys", s.Host)
+	}
+	if s.AuthKey.IsPassthrough() {
+		p.errorf(n, "settings.auth_key", `"passthrough" is not a valid client key`)
+	}
+	if s.DefaultRoute != "" {
+		found := false
+		for _, r := range cfg.Routes {
+			found = found || r.Pattern == s.DefaultRoute
+		}
+		if !found {
+			p.errorf(defaultRouteN, "settings.default_route", "%q is not the pattern of a route in model_routes", s.DefaultRoute)
+		}
+	}
+}
+
+// setDuration reads a duration into dst, leaving it alone on error.
+func (p *parser) setDuration(dst *time.Duration, n *yaml.Node, field string) {
+	if d, ok := p.duration(n, field); ok {
+		*dst = d
+	}
+}
+
+// parseLevel maps the original project's Python level names to slog levels.
+// CRITICAL has no slog equivalent; nothing here logs above ERROR, so it is
+// treated as ERROR.
+func parseLevel(s string) (slog.Level, bool) {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "DEBUG":
+		return slog.LevelDebug, true
+	case "INFO":
+		return slog.LevelInfo, true
+	case "WARNING", "WARN":
+		return slog.LevelWarn, true
+	case "ERROR", "CRITICAL":
+		return slog.LevelError, true
+	}
+	return 0, false
+}
+
+// isLoopback reports whether host only accepts connections from this machine.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// origins reads allowed_origins: each must be a bare scheme://host[:port].
+func (p *parser) origins(n *yaml.Node, field string) []string {
+	list, _ := p.strList(n, field)
+	out := make([]string, 0, len(list))
+	items, _ := p.sequence(n, field)
+	for i, o := range list {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "chrome-extension" && u.Scheme != "moz-extension") ||
+			u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			at := n
+			if i < len(items) {
+				at = items[i]
+			}
+			p.errorf(at, index(field, i), "%q is not an origin such as https://example.com or http://localhost:3000", o)
+			continue
+		}
+		out = append(out, strings.TrimSuffix(o, "/"))
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
