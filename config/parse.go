@@ -62,7 +62,7 @@ func (p *parser) ignored(n *yaml.Node, key, field string) {
 		return
 	}
 	p.reported[key] = true
-	p.warnf(n, field, "ignored (a setting of the original project with no meaning in ccbalancer)")
+	p.warnf(n, field, "ignored (a setting of the original project that ccbalancer does not use)")
 }
 
 // yamlLine finds the line number in a yaml.v3 syntax error message.
