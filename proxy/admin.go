@@ -1,0 +1,129 @@
+package proxy
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
+)
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		anthropic.WriteError(w, http.StatusInternalServerError, anthropic.ErrAPI, "encoding response: "+err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// handleRoot answers Claude Code's start-up probe (HEAD /) and shows status,
+// in the original project's shape.
+func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
+	healthy, enabled := s.Snapshot().Health()
+	status := "running"
+	switch {
+	case enabled > 0 && healthy == 0:
+		status = "all providers down"
+	case healthy < enabled:
+		status = "degraded"
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"service":             "ccbalancer",
+		"version":             s.version,
+		"status":              status,
+		"providers_available": healthy,
+	})
+}
+
+type providerJSON struct {
+	Name               string  `json:"name"`
+	Type               string  `json:"type"`
+	BaseURL            string  `json:"base_url"`
+	Enabled            bool    `json:"enabled"`
+	Healthy            bool    `json:"healthy"`
+	FailureCount       int     `json:"failure_count"`
+	LastFailureTime    *string `json:"last_failure_time"`
+	CooldownRemainingS float64 `json:"cooldown_remaining_s"`
+	LastError          string  `json:"last_error"`
+	Requests           int64   `json:"requests"`
+	Failures           int64   `json:"failures"`
+	LatencyMsP50       float64 `json:"latency_ms_p50"`
+	LatencyMsP99       float64 `json:"latency_ms_p99"`
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func (s *Server) handleProviders(w http.ResponseWriter, r *http.Request) {
+	snap := s.Snapshot()
+	healthy, _ := snap.Health()
+	ps := make([]providerJSON, 0, len(snap.Providers))
+	for _, p := range snap.Providers {
+		pj := providerJSON{
+			Name: p.Name, Type: string(p.Type), BaseURL: p.BaseURL, Enabled: p.Enabled, Healthy: p.Healthy,
+			FailureCount: p.FailureCount, CooldownRemainingS: float64(p.CooldownRemaining.Round(100*time.Millisecond)) / float64(time.Second),
+			LastError: p.LastError, Requests: p.Requests, Failures: p.Failures,
+			LatencyMsP50: ms(p.LatencyP50), LatencyMsP99: ms(p.LatencyP99),
+		}
+		if !p.LastFailure.IsZero() {
+			t := p.LastFailure.UTC().Format(time.RFC3339)
+			pj.LastFailureTime = &t
+		}
+		ps = append(ps, pj)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"total_providers":    len(snap.Providers),
+		"healthy_providers":  healthy,
+		"selection_strategy": snap.Strategy,
+		"total_model_routes": snap.Routes,
+		"providers":          ps,
+	})
+}
+
+func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
+	if err := s.Reload(); err != nil {
+		anthropic.WriteError(w, http.StatusUnprocessableEntity, anthropic.ErrInvalidRequest,
+			"configuration not reloaded; the previous one keeps serving:\n"+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "configuration reloaded successfully"})
+}
+
+// handleMetrics writes the Prometheus text exposition format.
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	snap := s.Snapshot()
+	var b strings.Builder
+	metric := func(name, help, typ string, each func(p ProviderStatus) float64) {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
+		for _, p := range snap.Providers {
+			fmt.Fprintf(&b, "%s{provider=%q} %g\n", name, p.Name, each(p))
+		}
+	}
+	boolf := func(v bool) float64 {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	metric("ccbalancer_provider_requests_total", "Requests served by the provider.", "counter",
+		func(p ProviderStatus) float64 { return float64(p.Requests) })
+	metric("ccbalancer_provider_failures_total", "Failed attempts on the provider.", "counter",
+		func(p ProviderStatus) float64 { return float64(p.Failures) })
+	metric("ccbalancer_provider_healthy", "1 when the provider is enabled and not cooling down.", "gauge",
+		func(p ProviderStatus) float64 { return boolf(p.Healthy) })
+	metric("ccbalancer_provider_cooldown_seconds", "Seconds of cooldown left.", "gauge",
+		func(p ProviderStatus) float64 { return p.CooldownRemaining.Seconds() })
+	metric("ccbalancer_provider_latency_p50_seconds", "Median time to response headers over recent requests.", "gauge",
+		func(p ProviderStatus) float64 { return p.LatencyP50.Seconds() })
+	fmt.Fprintf(&b, "# HELP ccbalancer_requests_in_flight Client requests being served.\n# TYPE ccbalancer_requests_in_flight gauge\nccbalancer_requests_in_flight %d\n", s.inFlight.Load())
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	_, _ = w.Write([]byte(b.String()))
+}
+
+func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request) {
+	anthropic.WriteError(w, http.StatusNotImplemented, anthropic.ErrAPI, "count_tokens is not available yet")
+}

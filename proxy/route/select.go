@@ -1,0 +1,142 @@
+package route
+
+import (
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ccbalancer/ccbalancer/config"
+)
+
+// Health answers whether a provider is out of cooldown, and until when it is in one.
+type Health interface {
+	CooldownUntil(provider string) time.Time
+}
+
+// Selector orders a route's entries for one request. It keeps the
+// round-robin counters and the session-to-provider memory; it is safe for
+// concurrent use and survives reloads (state is keyed by route pattern and
+// provider name).
+type Selector struct {
+	rr       sync.Map // route pattern -> *atomic.Uint64
+	sessions sessions
+}
+
+// NewSelector returns a Selector.
+func NewSelector() *Selector {
+	return &Selector{sessions: sessions{m: make(map[string]sessionEntry)}}
+}
+
+// Order returns the route's entries in the order to try them: available
+// providers first, ordered by strategy (sticky session first for round_robin
+// and random), then those in cooldown, soonest back first.
+func (s *Selector) Order(r *config.Route, strategy config.Strategy, session string, h Health) []config.RouteEntry {
+	var ready, cooling []config.RouteEntry
+	until := make(map[string]time.Time, len(r.Entries))
+	now := time.Now()
+	for _, e := range r.Entries {
+		if u := h.CooldownUntil(e.Provider); u.After(now) {
+			until[e.Provider] = u
+			cooling = append(cooling, e)
+		} else {
+			ready = append(ready, e)
+		}
+	}
+	byPriority := func(a, b config.RouteEntry) int { return a.Priority - b.Priority }
+	slices.SortStableFunc(ready, byPriority)
+	switch strategy {
+	case config.StrategyRoundRobin:
+		if len(ready) > 1 {
+			c, _ := s.rr.LoadOrStore(r.Pattern, new(atomic.Uint64))
+			k := int((c.(*atomic.Uint64).Add(1) - 1) % uint64(len(ready)))
+			ready = append(ready[k:], ready[:k]...)
+		}
+	case config.StrategyRandom:
+		rand.Shuffle(len(ready), func(i, j int) { ready[i], ready[j] = ready[j], ready[i] })
+	}
+	if strategy != config.StrategyPriority && session != "" {
+		if p, ok := s.sessions.get(session); ok {
+			if i := slices.IndexFunc(ready, func(e config.RouteEntry) bool { return e.Provider == p }); i > 0 {
+				e := ready[i]
+				ready = slices.Delete(ready, i, i+1)
+				ready = slices.Insert(ready, 0, e)
+			}
+		}
+	}
+	slices.SortStableFunc(cooling, func(a, b config.RouteEntry) int {
+		return until[a.Provider].Compare(until[b.Provider])
+	})
+	return append(ready, cooling...)
+}
+
+// Served records that provider served the session, so its next requests stay there.
+func (s *Selector) Served(session, provider string) {
+	if session != "" {
+		s.sessions.put(session, provider)
+	}
+}
+
+// Session memory is bounded: past maxSessions, entries idle longer than
+// sessionIdle are dropped, and if that is not enough, the oldest half.
+const (
+	maxSessions = 4096
+	sessionIdle = 2 * time.Hour
+)
+
+type sessionEntry struct {
+	provider string
+	used     time.Time
+}
+
+type sessions struct {
+	mu sync.Mutex
+	m  map[string]sessionEntry
+}
+
+func (s *sessions) get(id string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.m[id]
+	return e.provider, ok
+}
+
+func (s *sessions) put(id, provider string) {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.m[id]; !ok && len(s.m) >= maxSessions {
+		s.pruneLocked(now)
+	}
+	s.m[id] = sessionEntry{provider: provider, used: now}
+}
+
+func (s *sessions) pruneLocked(now time.Time) {
+	for id, e := range s.m {
+		if now.Sub(e.used) > sessionIdle {
+			delete(s.m, id)
+		}
+	}
+	if len(s.m) < maxSessions {
+		return
+	}
+	times := make([]time.Time, 0, len(s.m))
+	for _, e := range s.m {
+		times = append(times, e.used)
+	}
+	slices.SortFunc(times, time.Time.Compare)
+	cut := times[len(times)/2]
+	for id, e := range s.m {
+		if e.used.Before(cut) {
+			delete(s.m, id)
+		}
+	}
+}
+
+// Len returns how many sessions are remembered.
+func (s *Selector) Len() int {
+	s.sessions.mu.Lock()
+	defer s.sessions.mu.Unlock()
+	return len(s.sessions.m)
+}

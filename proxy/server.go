@@ -1,0 +1,358 @@
+// Package proxy is ccbalancer's HTTP server: it speaks the Anthropic Messages
+// API to Claude Code, routes each request to a provider, fails over, relays
+// streams as they arrive, and serves the admin endpoints.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ccbalancer/ccbalancer/config"
+	"github.com/ccbalancer/ccbalancer/proxy/health"
+	"github.com/ccbalancer/ccbalancer/proxy/route"
+)
+
+// Options are the parts of a Server that do not come from the config file.
+type Options struct {
+	Logger  *slog.Logger
+	Version string
+	// LogFile is shown in snapshots ("Open log folder").
+	LogFile string
+	// Listen overrides settings host:port when not empty.
+	Listen string
+}
+
+// state is everything derived from one configuration. It is immutable and
+// swapped whole on reload, so a request sees one consistent configuration
+// from start to end.
+type state struct {
+	cfg       *config.Config
+	table     *route.Table
+	upstreams map[string]*upstream
+	strategy  config.Strategy
+}
+
+// Server is the proxy. Create it with New; Start and Stop open and close the
+// listener (any number of times); Close releases everything.
+type Server struct {
+	log      *slog.Logger
+	version  string
+	logFile  string
+	listen   string
+	state    atomic.Pointer[state]
+	health   *health.Tracker
+	selector *route.Selector
+	bus      bus
+	handler  http.Handler
+
+	reloadMu sync.Mutex // serialises Reload and SetStrategy
+
+	mu      sync.Mutex // guards the listener lifecycle below
+	srv     *http.Server
+	ln      net.Listener
+	serveWG sync.WaitGroup
+
+	reqSeq   atomic.Uint64
+	inFlight atomic.Int64
+	allDown  atomic.Bool
+	warned   sync.Map // models already warned about using the default route
+}
+
+// New builds a Server for cfg. It opens nothing until Start.
+func New(cfg *config.Config, opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		log:      opts.Logger,
+		version:  opts.Version,
+		logFile:  opts.LogFile,
+		listen:   opts.Listen,
+		selector: route.NewSelector(),
+	}
+	if s.version == "" {
+		s.version = "dev"
+	}
+	s.health = health.New(s.onHealth)
+	st, err := buildState(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.state.Store(st)
+	s.handler = s.routes()
+	return s, nil
+}
+
+func buildState(cfg *config.Config) (*state, error) {
+	st := &state{
+		cfg:       cfg,
+		table:     route.NewTable(cfg.Routes, cfg.Settings.DefaultRoute),
+		upstreams: make(map[string]*upstream, len(cfg.Providers)),
+		strategy:  cfg.Settings.SelectionStrategy,
+	}
+	if st.strategy == "" {
+		st.strategy = config.StrategyPriority
+	}
+	for _, p := range cfg.Providers {
+		if !p.Enabled {
+			continue
+		}
+		u, err := newUpstream(p, cfg.Settings)
+		if err != nil {
+			return nil, err
+		}
+		st.upstreams[p.Name] = u
+	}
+	return st, nil
+}
+
+// Handler returns the proxy's HTTP handler, for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) configuredListen() string {
+	if s.listen != "" {
+		return s.listen
+	}
+	return s.state.Load().cfg.Settings.Listen()
+}
+
+// Start opens the listener and serves in the background.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		return nil
+	}
+	addr := s.configuredListen()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       5 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	s.srv, s.ln = srv, ln
+	s.serveWG.Add(1)
+	go func() {
+		defer s.serveWG.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("server stopped", slog.Any("err", err))
+		}
+	}()
+	s.log.Info("proxy listening", slog.String("addr", ln.Addr().String()))
+	s.bus.publish(Event{Kind: EventStarted, Time: time.Now()})
+	return nil
+}
+
+// Stop closes the listener. In-flight requests go on until they finish or ctx
+// ends; then their connections are closed (clients see an aborted response
+// and retry).
+func (s *Server) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv == nil {
+		return nil
+	}
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		s.log.Warn("grace period over, aborting in-flight requests", slog.Int64("in_flight", s.inFlight.Load()))
+		err = s.srv.Close()
+	}
+	s.serveWG.Wait()
+	s.srv, s.ln = nil, nil
+	s.log.Info("proxy stopped")
+	s.bus.publish(Event{Kind: EventStopped, Time: time.Now()})
+	return err
+}
+
+// Close stops the server with a short grace period and releases its
+// resources. The Server cannot be started again.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.Stop(ctx)
+	s.health.Close()
+	for _, u := range s.state.Load().upstreams {
+		u.close()
+	}
+	return err
+}
+
+// Running reports whether the listener is open.
+func (s *Server) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.srv != nil
+}
+
+// Addr returns the bound address while running, else the configured one.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil {
+		return s.ln.Addr().String()
+	}
+	return s.configuredListen()
+}
+
+// Subscribe returns a channel of events and a function that ends the
+// subscription. A subscriber that does not keep up loses events.
+func (s *Server) Subscribe() (<-chan Event, func()) { return s.bus.subscribe() }
+
+// RetryNow clears a provider's cooldown.
+func (s *Server) RetryNow(provider string) error {
+	if _, ok := s.state.Load().cfg.Provider(provider); !ok {
+		return fmt.Errorf("retry: no provider named %q", provider)
+	}
+	s.health.Reset(provider)
+	s.log.Info("cooldown cleared by hand", slog.String("provider", provider))
+	s.bus.publish(Event{Kind: EventChanged, Time: time.Now(), Provider: provider})
+	return nil
+}
+
+// SetStrategy changes the selection strategy live (until the next reload).
+func (s *Server) SetStrategy(strategy config.Strategy) error {
+	if !isStrategy(strategy) {
+		return fmt.Errorf("unknown selection strategy %q (want priority, round_robin or random)", strategy)
+	}
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	old := s.state.Load()
+	st := *old
+	st.strategy = strategy
+	s.state.Store(&st)
+	s.log.Info("selection strategy changed", slog.String("strategy", string(strategy)))
+	s.bus.publish(Event{Kind: EventChanged, Time: time.Now(), Reason: "strategy " + string(strategy)})
+	return nil
+}
+
+func isStrategy(v config.Strategy) bool {
+	for _, s := range config.Strategies {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Reload re-reads the configuration file. On any error the old configuration
+// keeps serving, and EventConfigReloadFailed is published.
+func (s *Server) Reload() error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	old := s.state.Load()
+	fail := func(err error) error {
+		s.log.Error("configuration reload failed; the previous configuration keeps serving", slog.Any("err", err))
+		s.bus.publish(Event{Kind: EventConfigReloadFailed, Time: time.Now(), Reason: firstLine(err.Error())})
+		return err
+	}
+	if old.cfg.Path == "" {
+		return fail(errors.New("reload: the configuration was not read from a file"))
+	}
+	cfg, err := config.Load(old.cfg.Path)
+	if err != nil {
+		return fail(err)
+	}
+	st, err := buildState(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	s.state.Store(st)
+	// Requests in flight keep their old transports; only idle connections go.
+	for _, u := range old.upstreams {
+		u.close()
+	}
+	for _, w := range cfg.Warnings {
+		s.log.Warn("config", slog.String("warning", w))
+	}
+	if s.listen == "" && cfg.Settings.Listen() != old.cfg.Settings.Listen() {
+		s.log.Warn("listen address changed; stop and start the proxy to apply it",
+			slog.String("old", old.cfg.Settings.Listen()), slog.String("new", cfg.Settings.Listen()))
+	}
+	s.log.Info("configuration reloaded", slog.String("path", cfg.Path),
+		slog.Int("providers", len(cfg.Providers)), slog.Int("routes", len(cfg.Routes)))
+	s.bus.publish(Event{Kind: EventConfigReloaded, Time: time.Now()})
+	return nil
+}
+
+func firstLine(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+// Snapshot returns a consistent copy of the proxy's state.
+func (s *Server) Snapshot() Snapshot {
+	st := s.state.Load()
+	snap := Snapshot{
+		Version:    s.version,
+		Listen:     s.configuredListen(),
+		Running:    s.Running(),
+		Strategy:   st.strategy,
+		ConfigPath: st.cfg.Path,
+		LogFile:    s.logFile,
+		Routes:     len(st.cfg.Routes),
+	}
+	for _, p := range st.cfg.Providers {
+		h := s.health.Status(p.Name)
+		snap.Providers = append(snap.Providers, ProviderStatus{
+			Name:              p.Name,
+			Type:              p.Type,
+			BaseURL:           p.BaseURL,
+			Enabled:           p.Enabled,
+			Healthy:           p.Enabled && h.Available,
+			FailureCount:      h.FailureCount,
+			LastFailure:       h.LastFailure,
+			CooldownRemaining: h.CooldownRemaining,
+			LastError:         h.LastError,
+			Requests:          h.Requests,
+			Failures:          h.Failures,
+			LatencyP50:        h.LatencyP50,
+			LatencyP99:        h.LatencyP99,
+		})
+	}
+	return snap
+}
+
+// onHealth turns health transitions into events.
+func (s *Server) onHealth(tr health.Transition) {
+	now := time.Now()
+	if tr.Down {
+		s.log.Warn("provider cooling down", slog.String("provider", tr.Provider),
+			slog.String("reason", tr.Reason), slog.Duration("cooldown", tr.Cooldown))
+		s.bus.publish(Event{Kind: EventProviderFailed, Time: now, Provider: tr.Provider, Reason: tr.Reason, Cooldown: tr.Cooldown})
+		if s.everyProviderDown() && s.allDown.CompareAndSwap(false, true) {
+			s.log.Error("all providers are down")
+			s.bus.publish(Event{Kind: EventAllDown, Time: now, Reason: tr.Reason})
+		}
+		return
+	}
+	s.allDown.Store(false)
+	s.log.Info("provider back in rotation", slog.String("provider", tr.Provider), slog.String("reason", tr.Reason))
+	s.bus.publish(Event{Kind: EventProviderRecovered, Time: now, Provider: tr.Provider, Reason: tr.Reason})
+}
+
+func (s *Server) everyProviderDown() bool {
+	st := s.state.Load()
+	n := 0
+	for name := range st.upstreams {
+		if s.health.Available(name) {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}
