@@ -1,0 +1,237 @@
+package openai
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// ErrTruncated is returned by StreamConverter.Finish when the upstream
+// stream ended before it said it was done (no finish_reason, no [DONE]).
+// The client must see a cut, not a clean end.
+var ErrTruncated = errors.New("upstream stream ended before finish_reason or [DONE]")
+
+// UpstreamError is an error the upstream reported in a 200 answer: an
+// {"error": ...} chunk in a stream, or an error body in place of a
+// completion.
+type UpstreamError struct {
+	Type    string // the upstream's error type, if any
+	Code    string // the upstream's error code, if any (OpenRouter sends HTTP statuses here)
+	Message string // secrets redacted
+}
+
+func (e *UpstreamError) Error() string {
+	var sb strings.Builder
+	sb.WriteString("upstream error")
+	if e.Type != "" {
+		sb.WriteString(" (" + e.Type + ")")
+	}
+	if e.Code != "" {
+		sb.WriteString(" [" + e.Code + "]")
+	}
+	sb.WriteString(": ")
+	sb.WriteString(e.Message)
+	return sb.String()
+}
+
+// Status returns the HTTP status the upstream put in Code, or 0.
+func (e *UpstreamError) Status() int {
+	n, err := strconv.Atoi(e.Code)
+	if err != nil || n < 100 || n > 599 {
+		return 0
+	}
+	return n
+}
+
+// parseUpstreamError reads an OpenAI-style error value: an object with
+// message/type/code, or a bare string.
+func parseUpstreamError(raw json.RawMessage) *UpstreamError {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil
+	}
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return &UpstreamError{Message: redact(s)}
+		}
+	}
+	var body struct {
+		Message json.RawMessage `json:"message"`
+		Type    json.RawMessage `json:"type"`
+		Code    json.RawMessage `json:"code"`
+	}
+	if json.Unmarshal(raw, &body) != nil {
+		return &UpstreamError{Message: redact(truncate(string(raw), 500))}
+	}
+	e := &UpstreamError{
+		Message: redact(scalarText(body.Message)),
+		Type:    scalarText(body.Type),
+		Code:    scalarText(body.Code),
+	}
+	if e.Message == "" {
+		e.Message = redact(truncate(string(raw), 500))
+	}
+	return e
+}
+
+// scalarText returns a JSON string's value or a number's text; "" for
+// anything else.
+func scalarText(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return ""
+	}
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+		return ""
+	}
+	if raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9') {
+		return string(raw)
+	}
+	return ""
+}
+
+// ConvertError maps an upstream error answer (status and OpenAI-style body)
+// to an Anthropic error type and message. A context-length error becomes
+// "prompt is too long: ...", the wording Claude Code reacts to by compacting
+// the conversation.
+func ConvertError(status int, body []byte) (anthropicErrorType string, message string) {
+	message = errorMessage(body)
+	if message == "" {
+		message = http.StatusText(status)
+		if message == "" {
+			message = "upstream error " + strconv.Itoa(status)
+		}
+	}
+	errType := errorTypeForStatus(status)
+	if (status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge) && isContextLengthError(body, message) {
+		errType = "invalid_request_error"
+		message = "prompt is too long: " + message
+	}
+	return errType, message
+}
+
+func errorTypeForStatus(status int) string {
+	switch {
+	case status == http.StatusUnauthorized:
+		return "authentication_error"
+	case status == http.StatusPaymentRequired:
+		return "billing_error"
+	case status == http.StatusForbidden:
+		return "permission_error"
+	case status == http.StatusNotFound:
+		return "not_found_error"
+	case status == http.StatusRequestEntityTooLarge:
+		return "request_too_large"
+	case status == http.StatusTooManyRequests:
+		return "rate_limit_error"
+	case status == http.StatusGatewayTimeout:
+		return "timeout_error"
+	case status == 529:
+		return "overloaded_error"
+	case status >= 500:
+		return "api_error"
+	case status >= 400:
+		return "invalid_request_error"
+	default:
+		return "api_error"
+	}
+}
+
+// errorMessage extracts the message of an error body in any of the shapes
+// OpenAI-compatible servers use: {"error":{"message"}}, {"error":"..."},
+// {"message":"..."}, {"detail":"..."}; else the body's text, shortened.
+func errorMessage(body []byte) string {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return ""
+	}
+	var shapes struct {
+		Error   json.RawMessage `json:"error"`
+		Message json.RawMessage `json:"message"`
+		Detail  json.RawMessage `json:"detail"`
+	}
+	if json.Unmarshal(body, &shapes) == nil {
+		if e := parseUpstreamError(shapes.Error); e != nil && e.Message != "" {
+			return e.Message
+		}
+		if s := scalarText(shapes.Message); s != "" {
+			return redact(s)
+		}
+		if s := scalarText(shapes.Detail); s != "" {
+			return redact(s)
+		}
+		if len(shapes.Detail) > 0 {
+			return redact(truncate(string(shapes.Detail), 500))
+		}
+	}
+	return redact(truncate(string(body), 500))
+}
+
+func isContextLengthError(body []byte, message string) bool {
+	if bytes.Contains(body, []byte("context_length_exceeded")) {
+		return true
+	}
+	m := strings.ToLower(message)
+	return strings.Contains(m, "maximum context length") ||
+		strings.Contains(m, "context length") && strings.Contains(m, "exceed") ||
+		strings.Contains(m, "context window") && strings.Contains(m, "exceed") ||
+		strings.Contains(m, "too many tokens")
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// Cut on a rune boundary.
+	for n > 0 && n < len(s) && s[n]&0xc0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// redact hides anything shaped like an API key (sk-..., Bearer tokens) that
+// an upstream echoes in its error message.
+func redact(s string) string {
+	if !strings.Contains(s, "sk-") && !strings.Contains(s, "Bearer ") && !strings.Contains(s, "key-") {
+		return s
+	}
+	var sb strings.Builder
+	for i := 0; i < len(s); {
+		matched := ""
+		for _, p := range []string{"sk-", "key-", "Bearer "} {
+			if strings.HasPrefix(s[i:], p) && (i == 0 || !isKeyChar(s[i-1])) {
+				matched = p
+				break
+			}
+		}
+		if matched == "" {
+			sb.WriteByte(s[i])
+			i++
+			continue
+		}
+		j := i + len(matched)
+		for j < len(s) && (isKeyChar(s[j]) || s[j] == '*') {
+			j++
+		}
+		if j-i-len(matched) < 6 {
+			// Too short to be a secret ("sk-" in prose).
+			sb.WriteString(s[i:j])
+		} else {
+			sb.WriteString(matched + "[redacted]")
+		}
+		i = j
+	}
+	return sb.String()
+}
+
+func isKeyChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
+}
