@@ -1,0 +1,274 @@
+// Package fake is a fake Anthropic Messages API upstream that speaks the real
+// wire format (JSON answers and SSE streams) and can misbehave on demand: fail
+// with a status, answer 200 then an error event, stall, or cut a stream. The
+// tests and the built-in demo use it.
+package fake
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Mode is how the upstream answers one request.
+type Mode int
+
+// Modes.
+const (
+	OK              Mode = iota // a normal answer, JSON or SSE as requested
+	Status                      // Reply.Status with an Anthropic error body
+	ErrorEvent                  // 200, message_start, then event: error (overloaded)
+	CutAfterContent             // stream: some deltas, then the connection is cut
+	StallMidStream              // stream: some deltas, then silence until the client leaves
+	StallHeaders                // no response headers until the client leaves
+	CloseConn                   // the connection is closed without a response
+	EndWithoutStop              // stream: content, then a clean end without message_stop
+	ErrorAfterContent           // stream: content, then event: error
+)
+
+// Reply describes one answer.
+type Reply struct {
+	Mode       Mode
+	Status     int    // for Status
+	RetryAfter string // Retry-After header value, for Status
+	Message    string // error message, for Status and ErrorEvent
+	Text       string // the answer's text; "" gives a default
+	Deltas     int    // text deltas in a stream (default 3)
+	Gap        time.Duration
+}
+
+// Request is what the upstream received.
+type Request struct {
+	Method, Path, RawQuery string
+	Header                 http.Header
+	Body                   []byte
+}
+
+// Upstream is an http.Handler. Set Script before serving, or use SetScript.
+type Upstream struct {
+	Name string
+
+	mu       sync.Mutex
+	script   func(n int, r *http.Request) Reply
+	requests []Request
+	n        atomic.Int64
+	// Cancelled receives one value each time a request's context ends while
+	// the handler is still writing or waiting (the client went away).
+	Cancelled chan struct{}
+}
+
+// New returns an upstream that answers every request with OK.
+func New(name string) *Upstream {
+	return &Upstream{Name: name, Cancelled: make(chan struct{}, 1024),
+		script: func(int, *http.Request) Reply { return Reply{} }}
+}
+
+// SetScript sets how request n (counted from 1) is answered.
+func (u *Upstream) SetScript(f func(n int, r *http.Request) Reply) {
+	u.mu.Lock()
+	u.script = f
+	u.mu.Unlock()
+}
+
+// Always answers every request with rep.
+func (u *Upstream) Always(rep Reply) { u.SetScript(func(int, *http.Request) Reply { return rep }) }
+
+// Requests returns copies of the requests received so far.
+func (u *Upstream) Requests() []Request {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]Request(nil), u.requests...)
+}
+
+// Count returns how many requests arrived.
+func (u *Upstream) Count() int { return int(u.n.Load()) }
+
+// ServeHTTP implements the Messages API.
+func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	n := int(u.n.Add(1))
+	u.mu.Lock()
+	u.requests = append(u.requests, Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Body: body})
+	script := u.script
+	u.mu.Unlock()
+	if r.URL.Path != "/v1/messages" || r.Method != http.MethodPost {
+		writeError(w, http.StatusNotFound, "not_found_error", "no such endpoint "+r.URL.Path)
+		return
+	}
+	var req struct {
+		Model  string `json:"model"`
+		Stream bool   `json:"stream"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "body: "+err.Error())
+		return
+	}
+	rep := script(n, r)
+	if rep.Text == "" {
+		rep.Text = fmt.Sprintf("Hello from %s.", u.Name)
+	}
+	if rep.Deltas == 0 {
+		rep.Deltas = 3
+	}
+	id := fmt.Sprintf("msg_%s_%d", strings.ToLower(u.Name), n)
+	switch rep.Mode {
+	case Status:
+		if rep.RetryAfter != "" {
+			w.Header().Set("Retry-After", rep.RetryAfter)
+		}
+		msg := rep.Message
+		if msg == "" {
+			msg = http.StatusText(rep.Status)
+		}
+		writeError(w, rep.Status, errorType(rep.Status), msg)
+		return
+	case StallHeaders:
+		<-r.Context().Done()
+		u.Cancelled <- struct{}{}
+		return
+	case CloseConn:
+		if hj, ok := w.(http.Hijacker); ok {
+			if c, _, err := hj.Hijack(); err == nil {
+				c.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
+	}
+	if !req.Stream {
+		writeMessage(w, u.Name, id, req.Model, rep.Text)
+		return
+	}
+	u.stream(w, r, id, req.Model, rep)
+}
+
+func (u *Upstream) stream(w http.ResponseWriter, r *http.Request, id, model string, rep Reply) {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Request-Id", "req_"+id)
+	h.Set("Anthropic-Ratelimit-Requests-Remaining", "999")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	send := func(name string, v any) bool {
+		b, _ := json.Marshal(v)
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", name, b); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	wait := func(d time.Duration) bool {
+		if d <= 0 {
+			return true
+		}
+		select {
+		case <-time.After(d):
+			return true
+		case <-r.Context().Done():
+			u.Cancelled <- struct{}{}
+			return false
+		}
+	}
+	send("message_start", map[string]any{"type": "message_start", "message": map[string]any{
+		"id": id, "type": "message", "role": "assistant", "model": model, "content": []any{},
+		"stop_reason": nil, "stop_sequence": nil,
+		"usage": map[string]any{"input_tokens": 12, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 1},
+	}})
+	if rep.Mode == ErrorEvent {
+		msg := rep.Message
+		if msg == "" {
+			msg = "Overloaded"
+		}
+		send("error", map[string]any{"type": "error", "error": map[string]any{"type": "overloaded_error", "message": msg}})
+		return
+	}
+	send("content_block_start", map[string]any{"type": "content_block_start", "index": 0, "content_block": map[string]any{"type": "text", "text": ""}})
+	send("ping", map[string]any{"type": "ping"})
+	parts := split(rep.Text, rep.Deltas)
+	for i, p := range parts {
+		if !wait(rep.Gap) {
+			return
+		}
+		if !send("content_block_delta", map[string]any{"type": "content_block_delta", "index": 0, "delta": map[string]any{"type": "text_delta", "text": p}}) {
+			u.Cancelled <- struct{}{}
+			return
+		}
+		if i == len(parts)/2 {
+			switch rep.Mode {
+			case CutAfterContent:
+				panic(http.ErrAbortHandler)
+			case StallMidStream:
+				<-r.Context().Done()
+				u.Cancelled <- struct{}{}
+				return
+			case ErrorAfterContent:
+				send("error", map[string]any{"type": "error", "error": map[string]any{"type": "overloaded_error", "message": "Overloaded"}})
+				return
+			}
+		}
+	}
+	send("content_block_stop", map[string]any{"type": "content_block_stop", "index": 0})
+	send("message_delta", map[string]any{"type": "message_delta", "delta": map[string]any{"stop_reason": "end_turn", "stop_sequence": nil}, "usage": map[string]any{"output_tokens": len(parts)}})
+	if rep.Mode == EndWithoutStop {
+		return
+	}
+	send("message_stop", map[string]any{"type": "message_stop"})
+}
+
+// split cuts text into n pieces of about equal length (at least one).
+func split(text string, n int) []string {
+	rs := []rune(text)
+	n = max(1, min(n, len(rs)))
+	var out []string
+	for i := range n {
+		out = append(out, string(rs[i*len(rs)/n:(i+1)*len(rs)/n]))
+	}
+	return out
+}
+
+func writeMessage(w http.ResponseWriter, name, id, model, text string) {
+	b, _ := json.Marshal(map[string]any{
+		"id": id, "type": "message", "role": "assistant", "model": model,
+		"content":     []any{map[string]any{"type": "text", "text": text}},
+		"stop_reason": "end_turn", "stop_sequence": nil,
+		"usage": map[string]any{"input_tokens": 12, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 5},
+	})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Header().Set("Request-Id", "req_"+id)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+}
+
+func writeError(w http.ResponseWriter, status int, typ, msg string) {
+	b, _ := json.Marshal(map[string]any{"type": "error", "error": map[string]any{"type": typ, "message": msg}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func errorType(status int) string {
+	switch status {
+	case 400, 413, 422:
+		return "invalid_request_error"
+	case 401:
+		return "authentication_error"
+	case 402:
+		return "billing_error"
+	case 403:
+		return "permission_error"
+	case 404:
+		return "not_found_error"
+	case 429:
+		return "rate_limit_error"
+	case 529, 503:
+		return "overloaded_error"
+	}
+	return "api_error"
+}
