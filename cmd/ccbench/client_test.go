@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestRunWindowClassifies checks that the load client counts each way a request can
+// fail, above all a stream that ends cleanly without message_stop.
+func TestRunWindowClassifies(t *testing.T) {
+	streamSC := scenario{Body: buildBody(bodySmall, true, "claude-sonnet-5"), Stream: true, Events: 2}
+	tests := []struct {
+		name    string
+		handler http.Handler
+		sc      scenario
+		wantOK  int
+		want    errorCounts
+	}{
+		{"complete streams", &upstream{}, streamSC, 5, errorCounts{}},
+		{"complete messages", &upstream{}, scenario{Body: buildBody(bodySmall, false, "m")}, 5, errorCounts{}},
+		{"non-200", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, `{"type":"error"}`, http.StatusServiceUnavailable)
+		}), streamSC, 0, errorCounts{Status: 5}},
+		{"clean end without message_stop", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = w.Write([]byte("event: message_start\ndata: {}\n\n"))
+		}), streamSC, 0, errorCounts{NoStop: 5}},
+		{"aborted stream", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = w.Write([]byte("event: message_start\ndata: {}\n\n"))
+			_ = http.NewResponseController(w).Flush()
+			panic(http.ErrAbortHandler)
+		}), streamSC, 0, errorCounts{Cut: 5}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(tt.handler)
+			srv.Config.ErrorLog = quietLog()
+			defer srv.Close()
+			c := newLoadClient(2)
+			defer c.CloseIdleConnections()
+			w := runWindow(context.Background(), c, srv.URL+"/v1/messages?beta=true", tt.sc, 2, time.Minute, 5)
+			if w.Requests != tt.wantOK {
+				t.Errorf("ok requests = %d, want %d", w.Requests, tt.wantOK)
+			}
+			if diff := cmp.Diff(tt.want, w.Errors); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+			if len(w.Latency) != w.Requests || len(w.TTFB) != w.Requests {
+				t.Errorf("%d latencies and %d TTFBs for %d requests", len(w.Latency), len(w.TTFB), w.Requests)
+			}
+		})
+	}
+}
+
+// TestBareForwards checks the reference proxy end to end over loopback.
+func TestBareForwards(t *testing.T) {
+	up := httptest.NewServer(&upstream{})
+	defer up.Close()
+	for _, fullDuplex := range []bool{false, true} {
+		bare := httptest.NewServer(newBare(mustURL(t, up.URL), fullDuplex))
+		c := newLoadClient(4)
+		sc := scenario{Body: buildBody(bodyLarge, true, "claude-sonnet-5"), Stream: true, Events: 5}
+		w := runWindow(context.Background(), c, bare.URL+"/v1/messages?beta=true", sc, 4, time.Minute, 20)
+		c.CloseIdleConnections()
+		bare.Close()
+		if w.Requests != 20 || w.Errors.Total() != 0 {
+			t.Errorf("full duplex %v: %d ok, errors %+v; want 20 ok", fullDuplex, w.Requests, w.Errors)
+		}
+	}
+}
