@@ -2,12 +2,14 @@ package proxy
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
+	"github.com/ccbalancer/ccbalancer/proxy/tokens"
 )
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -124,6 +126,21 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(b.String()))
 }
 
+// handleCountTokens counts locally: it never touches a provider, so IDE
+// integrations that call it many times at start cannot cool anything down.
 func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request) {
-	anthropic.WriteError(w, http.StatusNotImplemented, anthropic.ErrAPI, "count_tokens is not available yet")
+	body, ok := readBody(w, r, s.state.Load().cfg.Settings.MaxBodyBytes, s.log)
+	if !ok {
+		return
+	}
+	n, err := tokens.Count(body)
+	if err != nil {
+		status := http.StatusInternalServerError
+		if errors.Is(err, tokens.ErrInvalidRequest) {
+			status = http.StatusBadRequest
+		}
+		anthropic.WriteError(w, status, "", "count_tokens: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"input_tokens": n})
 }
