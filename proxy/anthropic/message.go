@@ -1,6 +1,3 @@
-// Package anthropic holds the Anthropic Messages API wire format: the request
-// the client sends, the Message it gets back and the events of a streamed
-// answer, encoded exactly as Anthropic encodes them.
 package anthropic
 
 import (

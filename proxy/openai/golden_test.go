@@ -1,0 +1,205 @@
+package openai
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
+	"github.com/ccbalancer/ccbalancer/proxy/sse"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// clientModel is the model name the client asked for in every golden test.
+const clientModel = "claude-sonnet-5"
+
+// seqIDs returns an id generator that counts, so goldens are stable.
+func seqIDs() func(string) string {
+	n := 0
+	return func(prefix string) string {
+		n++
+		return prefix + "gen" + strconv.Itoa(n)
+	}
+}
+
+// checkGolden compares got with the golden file, or rewrites it with -update.
+func checkGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading golden (run with -update to create it): %v", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
+	}
+}
+
+// streamResult is what converting one upstream transcript gives.
+type streamResult struct {
+	events   []anthropic.Event
+	err      error // from Process or Finish
+	started  bool
+	warnings []string
+}
+
+// convertTranscript feeds an upstream SSE transcript through a converter as
+// the proxy does: each event's data to Process, Finish at the end.
+func convertTranscript(t testing.TB, transcript []byte) streamResult {
+	t.Helper()
+	c := NewStreamConverter(clientModel, 42)
+	c.newID = seqIDs()
+	var res streamResult
+	r := sse.NewReader(bytes.NewReader(transcript))
+	for {
+		ev, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("reading transcript: %v", err)
+		}
+		events, err := c.Process(ev.Data)
+		res.events = append(res.events, events...)
+		if err != nil {
+			res.err = err
+			break
+		}
+	}
+	if res.err == nil {
+		events, err := c.Finish()
+		res.events = append(res.events, events...)
+		res.err = err
+	}
+	res.started = c.Started()
+	res.warnings = c.Warnings()
+	return res
+}
+
+// render writes the events as the client receives them, then the outcome as
+// comment lines.
+func (r streamResult) render() []byte {
+	var out []byte
+	for _, e := range r.events {
+		out = e.AppendSSE(out)
+	}
+	for _, w := range r.warnings {
+		out = fmt.Appendf(out, "# warning: %s\n", w)
+	}
+	if r.err != nil {
+		out = fmt.Appendf(out, "# error: %v\n", r.err)
+	}
+	out = fmt.Appendf(out, "# started: %v\n", r.started)
+	return out
+}
+
+func TestStreamGolden(t *testing.T) {
+	files, err := filepath.Glob("testdata/stream/*.sse")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no transcripts: %v", err)
+	}
+	for _, in := range files {
+		name := strings.TrimSuffix(filepath.Base(in), ".sse")
+		t.Run(name, func(t *testing.T) {
+			transcript, err := os.ReadFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := convertTranscript(t, transcript)
+			checkGolden(t, strings.TrimSuffix(in, ".sse")+".golden", res.render())
+		})
+	}
+}
+
+func TestResponseGolden(t *testing.T) {
+	files, err := filepath.Glob("testdata/response/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no responses: %v", err)
+	}
+	for _, in := range files {
+		if strings.HasSuffix(in, ".golden.json") {
+			continue
+		}
+		name := strings.TrimSuffix(filepath.Base(in), ".json")
+		t.Run(name, func(t *testing.T) {
+			body, err := os.ReadFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, warnings, err := convertResponse(body, clientModel, seqIDs())
+			var got []byte
+			if err == nil {
+				got = indent(t, msg.AppendJSON(nil))
+			}
+			got = appendOutcome(got, warnings, err)
+			checkGolden(t, strings.TrimSuffix(in, ".json")+".golden", got)
+		})
+	}
+}
+
+// requestOptions are the options of the request goldens that need some.
+var requestOptions = map[string]RequestOptions{
+	"thinking_enabled_reasoning":  {Reasoning: true},
+	"thinking_adaptive_reasoning": {Reasoning: true},
+	"max_tokens_clamped":          {Model: "deepseek-chat", MaxTokens: 8192},
+	"claude_code":                 {Model: "google/gemini-2.5-pro", Reasoning: true},
+}
+
+func TestRequestGolden(t *testing.T) {
+	files, err := filepath.Glob("testdata/request/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no requests: %v", err)
+	}
+	for _, in := range files {
+		name := strings.TrimSuffix(filepath.Base(in), ".json")
+		t.Run(name, func(t *testing.T) {
+			body, err := os.ReadFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, warnings, err := ConvertRequest(body, requestOptions[name])
+			var got []byte
+			if err == nil {
+				got = indent(t, out)
+			}
+			got = appendOutcome(got, warnings, err)
+			checkGolden(t, strings.TrimSuffix(in, ".json")+".golden", got)
+		})
+	}
+}
+
+func indent(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, b, "", "  "); err != nil {
+		t.Fatalf("output is not valid JSON: %v\n%s", err, b)
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes()
+}
+
+func appendOutcome(out []byte, warnings []string, err error) []byte {
+	for _, w := range warnings {
+		out = fmt.Appendf(out, "# warning: %s\n", w)
+	}
+	if err != nil {
+		out = fmt.Appendf(out, "# error: %v\n", err)
+	}
+	return out
+}
