@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"bytes"
 	"encoding/json"
 	"io"
@@ -239,4 +240,9 @@ func streamText(t *testing.T, body string) string {
 		}
 		b.WriteString(d.Delta.Text)
 	}
+}
+
+func contextWithCancel(r *http.Request) (*http.Request, func()) {
+	ctx, cancel := context.WithCancel(r.Context())
+	return r.WithContext(ctx), cancel
 }

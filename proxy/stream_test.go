@@ -1,0 +1,150 @@
+package proxy
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ccbalancer/ccbalancer/config"
+	"github.com/ccbalancer/ccbalancer/internal/fake"
+)
+
+// TestMidStreamFailure: once bytes reached the client, a failing upstream
+// must end the client's stream abnormally (the HTTP library reports an
+// error, not a clean EOF), with no invented message_stop and no synthetic
+// error event; the provider cools down; and the client's non-streaming retry
+// of the same request is served by the next provider.
+func TestMidStreamFailure(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		reply  fake.Reply
+		reason string
+	}{
+		{"cut after content", fake.Reply{Mode: fake.CutAfterContent, Deltas: 6}, "stream cut"},
+		{"stall past stream_idle_timeout", fake.Reply{Mode: fake.StallMidStream, Deltas: 6}, "no data within stream_idle_timeout"},
+		{"error event after content", fake.Reply{Mode: fake.ErrorAfterContent, Deltas: 6}, "error event mid-stream"},
+		{"clean end without message_stop", fake.Reply{Mode: fake.EndWithoutStop, Deltas: 6}, "without message_stop"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, func(c *config.Config) { c.Settings.StreamIdleTimeout = 300 * time.Millisecond }, ups("A", "B")...)
+			e.ups["A"].Always(tt.reply)
+			resp, body, err := e.send(true, nil)
+			if resp.StatusCode != 200 || resp.Header.Get("X-Provider-Used") != "A" {
+				t.Fatalf("got %d from %q", resp.StatusCode, resp.Header.Get("X-Provider-Used"))
+			}
+			if err == nil || errors.Is(err, io.EOF) {
+				t.Fatalf("the client saw a clean end (err %v); body:\n%s", err, body)
+			}
+			if !strings.Contains(body, "event: content_block_delta") {
+				t.Errorf("the events sent before the failure did not arrive:\n%s", body)
+			}
+			for _, bad := range []string{"message_stop", "event: error"} {
+				if strings.Contains(body, bad) {
+					t.Errorf("client stream contains %q:\n%s", bad, body)
+				}
+			}
+			a := e.providers()["A"]
+			if a.Healthy || !strings.Contains(a.LastError, tt.reason) {
+				t.Errorf("A after the failure: %+v, want cooling down with %q", a, tt.reason)
+			}
+			// Claude Code's reaction: the same body again, without streaming.
+			resp, body, err = e.send(false, nil)
+			if err != nil || resp.StatusCode != 200 || resp.Header.Get("X-Provider-Used") != "B" {
+				t.Fatalf("retry: %v %d from %q: %s", err, resp.StatusCode, resp.Header.Get("X-Provider-Used"), body)
+			}
+		})
+	}
+}
+
+// TestEventsArriveAsProduced: each event reaches the client when the
+// upstream sends it, not in one burst at the end.
+func TestEventsArriveAsProduced(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil, ups("A")...)
+	const gap = 60 * time.Millisecond
+	e.ups["A"].Always(fake.Reply{Text: "one two three four five", Deltas: 5, Gap: gap})
+	resp := e.post("/v1/messages", claudeBody("claude-sonnet-5", true), nil)
+	defer resp.Body.Close()
+	var arrivals []time.Time
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if sc.Text() == "event: content_block_delta" {
+			arrivals = append(arrivals, time.Now())
+		}
+	}
+	if len(arrivals) != 5 {
+		t.Fatalf("got %d deltas", len(arrivals))
+	}
+	for i := 1; i < len(arrivals); i++ {
+		if d := arrivals[i].Sub(arrivals[i-1]); d < gap/2 {
+			t.Errorf("delta %d arrived %v after the previous one; the upstream spaced them %v apart (buffered?)", i, d, gap)
+		}
+	}
+}
+
+// TestClientDisconnectCancelsUpstream: the client leaving mid-stream ends the
+// upstream request at once, and is not counted against the provider.
+func TestClientDisconnectCancelsUpstream(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil, ups("A")...)
+	e.ups["A"].Always(fake.Reply{Deltas: 50, Gap: 50 * time.Millisecond})
+	resp := e.post("/v1/messages", claudeBody("claude-sonnet-5", true), nil)
+	br := bufio.NewReader(resp.Body)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(line, "event: content_block_delta") {
+			break
+		}
+	}
+	resp.Body.Close()
+	select {
+	case <-e.ups["A"].Cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the upstream request was not cancelled after the client left")
+	}
+	if a := e.providers()["A"]; !a.Healthy || a.FailureCount != 0 {
+		t.Errorf("a client cancel counted against the provider: %+v", a)
+	}
+}
+
+// TestClientDisconnectBeforeHeaders: leaving while the upstream has not
+// answered yet cancels it too, and tries no other provider.
+func TestClientDisconnectBeforeHeaders(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *config.Config) { c.Settings.RequestTimeout = time.Minute }, ups("A", "B")...)
+	e.ups["A"].Always(fake.Reply{Mode: fake.StallHeaders})
+	req, _ := http.NewRequest(http.MethodPost, e.front.URL+"/v1/messages", strings.NewReader(string(claudeBody("claude-sonnet-5", true))))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ctxReq := req.WithContext(t.Context())
+		c, cancel := contextWithCancel(ctxReq)
+		go func() { time.Sleep(100 * time.Millisecond); cancel() }()
+		if resp, err := e.client.Do(c); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	select {
+	case <-e.ups["A"].Cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("upstream not cancelled")
+	}
+	<-done
+	time.Sleep(50 * time.Millisecond)
+	if n := e.ups["B"].Count(); n != 0 {
+		t.Errorf("B was tried %d times after the client left", n)
+	}
+	if a := e.providers()["A"]; !a.Healthy {
+		t.Errorf("A cooled down by a client cancel: %+v", a)
+	}
+}
