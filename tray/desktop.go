@@ -1,0 +1,86 @@
+package tray
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/gen2brain/beeep"
+
+	"github.com/ccbalancer/ccbalancer/assets"
+)
+
+// desktopNotify shows a notice through the desktop's notification service
+// (org.freedesktop.Notifications on Linux) with the application icon.
+func desktopNotify(n Notice) error {
+	if err := beeep.Notify(n.Title, n.Body, assets.AppIcon()); err != nil {
+		return fmt.Errorf("showing notification: %w", err)
+	}
+	return nil
+}
+
+// openPath opens a file or folder with the desktop's default application.
+// The opener runs detached; its exit is collected in the background.
+func openPath(path string) error {
+	var cmd *exec.Cmd
+	switch runtime.GOOS {
+	case "darwin":
+		cmd = exec.Command("open", path)
+	case "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", path)
+	default:
+		cmd = exec.Command("xdg-open", path)
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("running %s: %w", cmd.Path, err)
+	}
+	go cmd.Wait() //nolint:errcheck // the opener reports its own failures to the user
+	return nil
+}
+
+// clipboardCommands lists, per system, the programs that put stdin on the
+// clipboard, in order of preference. On Linux it depends on the session:
+// Wayland's wl-copy, then the X11 tools.
+func clipboardCommands(goos string, getenv func(string) string) [][]string {
+	switch goos {
+	case "darwin":
+		return [][]string{{"pbcopy"}}
+	case "windows":
+		return [][]string{{"clip"}}
+	}
+	var cmds [][]string
+	if getenv("WAYLAND_DISPLAY") != "" {
+		cmds = append(cmds, []string{"wl-copy"})
+	}
+	if getenv("DISPLAY") != "" {
+		cmds = append(cmds, []string{"xclip", "-selection", "clipboard"}, []string{"xsel", "--clipboard", "--input"})
+	}
+	return cmds
+}
+
+// errNoClipboard means no clipboard program is available here.
+var errNoClipboard = errors.New("no clipboard available (install wl-copy, xclip or xsel)")
+
+// copyText puts text on the clipboard with the first clipboard program found.
+func copyText(text string) error {
+	for _, argv := range clipboardCommands(runtime.GOOS, os.Getenv) {
+		if _, err := exec.LookPath(argv[0]); err != nil {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+		cmd.Stdin = strings.NewReader(text)
+		err := cmd.Run()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("copying with %s: %w", argv[0], err)
+		}
+		return nil
+	}
+	return errNoClipboard
+}
