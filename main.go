@@ -1,0 +1,367 @@
+// Command ccbalancer is a local proxy for Claude Code that spreads requests
+// over several providers, fails over the moment one breaks, and shows their
+// health in the system tray. See README.md.
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ccbalancer/ccbalancer/config"
+	"github.com/ccbalancer/ccbalancer/internal/demo"
+	"github.com/ccbalancer/ccbalancer/logging"
+	"github.com/ccbalancer/ccbalancer/proxy"
+	"github.com/ccbalancer/ccbalancer/tray"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+//go:embed providers.example.yaml
+var exampleConfig []byte
+
+const usage = `ccbalancer: a local proxy that balances Claude Code over several providers.
+
+Usage:
+  ccbalancer [--config F] [--listen HOST:PORT] [--headless]   tray and proxy
+  ccbalancer serve [--config F] [--listen HOST:PORT]           proxy only, in the foreground
+  ccbalancer demo [--headless] [--listen HOST:PORT] [--traffic=false]
+                                                              simulated providers, no keys needed
+  ccbalancer init [--config F]                                write the example configuration
+  ccbalancer check [--config F]                               validate the configuration
+  ccbalancer service install|uninstall|start|stop|status [--user] [--config F]
+  ccbalancer autostart enable|disable|status                  start the tray at login
+  ccbalancer version
+
+The configuration is found at --config, $CCBALANCER_CONFIG, ./providers.yaml, or
+the user config directory (ccbalancer/providers.yaml). Exit codes: 0 ok, 1 error, 2 usage.
+`
+
+func main() {
+	if path := os.Getenv("CCBALANCER_CPUPROFILE"); path != "" {
+		if stop := startProfile(path); stop != nil {
+			defer stop()
+		}
+	}
+	code := run(os.Args[1:], os.Stdout, os.Stderr)
+	if code != 0 {
+		os.Exit(code)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cmd := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "":
+		return runProxy("ccbalancer", args, stderr, true)
+	case "serve":
+		return runProxy("ccbalancer serve", args, stderr, false)
+	case "demo":
+		return runDemo(args, stderr)
+	case "init":
+		return runInit(args, stdout, stderr)
+	case "check":
+		return runCheck(args, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, versionString())
+		return 0
+	case "service":
+		return serviceCommand(args, stdout, stderr)
+	case "autostart":
+		return autostartCommand(args, stdout, stderr)
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "ccbalancer: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+}
+
+type flags struct {
+	config, listen string
+	headless       bool
+	traffic        bool
+}
+
+func parseFlags(name string, args []string, stderr io.Writer, want ...string) (flags, bool) {
+	var f flags
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	for _, w := range want {
+		switch w {
+		case "config":
+			fs.StringVar(&f.config, "config", "", "configuration file")
+		case "listen":
+			fs.StringVar(&f.listen, "listen", "", "HOST:PORT to listen on (overrides settings)")
+		case "headless":
+			fs.BoolVar(&f.headless, "headless", false, "no tray icon")
+		case "traffic":
+			fs.BoolVar(&f.traffic, "traffic", true, "send a sample request every few seconds")
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return f, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", name, fs.Arg(0))
+		return f, false
+	}
+	return f, true
+}
+
+// loadConfig finds and loads the configuration, printing every problem.
+func loadConfig(flagValue string, stderr io.Writer) (*config.Config, bool) {
+	path, tried, err := config.Discover(flagValue)
+	if err != nil {
+		fmt.Fprintf(stderr, "ccbalancer: %v\n", err)
+		if errors.Is(err, config.ErrNotFound) {
+			fmt.Fprintf(stderr, "  looked in: %s\n  create one with `ccbalancer init`, or try `ccbalancer demo` (no keys needed)\n", strings.Join(tried, ", "))
+		}
+		return nil, false
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "ccbalancer: configuration has errors:\n%v\n", err)
+		return nil, false
+	}
+	return cfg, true
+}
+
+func newLogger(cfg *config.Config, stderr io.Writer) (*slog.Logger, io.Closer, string, error) {
+	file, err := logging.ResolveFile(cfg.Settings.LogFile)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	log, closer, err := logging.New(logging.Options{
+		Level: cfg.Settings.LogLevel, Color: cfg.Settings.LogColor, File: file,
+		MaxBytes: cfg.Settings.LogMaxBytes, Console: stderr,
+	})
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("opening log file: %w", err)
+	}
+	return log, closer, file, nil
+}
+
+// runProxy is `ccbalancer` (withTray) and `ccbalancer serve`.
+func runProxy(name string, args []string, stderr io.Writer, withTray bool) int {
+	want := []string{"config", "listen"}
+	if withTray {
+		want = append(want, "headless")
+	}
+	f, ok := parseFlags(name, args, stderr, want...)
+	if !ok {
+		return 2
+	}
+	cfg, ok := loadConfig(f.config, stderr)
+	if !ok {
+		return 1
+	}
+	return serveConfig(cfg, f, stderr, withTray && !f.headless, nil)
+}
+
+// serveConfig runs the proxy for cfg until a signal, Quit in the tray, or
+// the service manager stops it. extra, if set, runs alongside (the demo's traffic).
+func serveConfig(cfg *config.Config, f flags, stderr io.Writer, withTray bool, extra func(ctx context.Context, baseURL string, log *slog.Logger)) int {
+	log, closer, logFile, err := newLogger(cfg, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "ccbalancer: %v\n", err)
+		return 1
+	}
+	defer closer.Close()
+	for _, w := range cfg.Warnings {
+		log.Warn("config", slog.String("warning", w))
+	}
+	srv, err := proxy.New(cfg, proxy.Options{Logger: log, Version: version, LogFile: logFile, Listen: f.listen})
+	if err != nil {
+		log.Error("cannot start", slog.Any("err", err))
+		return 1
+	}
+	defer srv.Close()
+	if err := srv.Start(); err != nil {
+		log.Error("cannot start", slog.Any("err", err))
+		return 1
+	}
+	banner(stderr, cfg, srv.Addr(), logFile)
+	baseURL := "http://" + srv.Addr()
+
+	runExtra := func(ctx context.Context) func() {
+		if extra == nil {
+			return func() {}
+		}
+		done := make(chan struct{})
+		go func() { defer close(done); extra(ctx, baseURL, log) }()
+		return func() { <-done }
+	}
+	if withTray {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		wait := runExtra(ctx)
+		err := runTray(ctx, srv, log, cfg.Path)
+		if errors.Is(err, tray.ErrUnavailable) {
+			log.Info("no system tray here; running headless", slog.String("reason", err.Error()))
+			<-ctx.Done()
+			err = nil
+		}
+		stop()
+		wait()
+		return exitCode(log, err)
+	}
+	err = serveManaged(log, func(ctx context.Context) error {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		wait := runExtra(ctx)
+		<-ctx.Done()
+		cancel()
+		wait()
+		return nil
+	})
+	return exitCode(log, err)
+}
+
+func exitCode(log *slog.Logger, err error) int {
+	if err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("stopped with an error", slog.Any("err", err))
+		return 1
+	}
+	log.Info("shutting down; letting requests in flight finish")
+	return 0
+}
+
+func banner(w io.Writer, cfg *config.Config, addr, logFile string) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nccbalancer %s listening on http://%s\n", version, addr)
+	fmt.Fprintf(&b, "  providers:\n")
+	for _, p := range cfg.Providers {
+		state := "enabled"
+		if !p.Enabled {
+			state = "disabled"
+		}
+		fmt.Fprintf(&b, "    %-14s %-9s %-8s %s\n", p.Name, p.Type, state, p.BaseURL)
+	}
+	fmt.Fprintf(&b, "  routes (strategy %s):\n", cfg.Settings.SelectionStrategy)
+	for _, r := range cfg.Routes {
+		var names []string
+		for _, e := range r.Entries {
+			n := e.Provider
+			if e.Model != "" && e.Model != config.Passthrough {
+				n += " as " + e.Model
+			}
+			names = append(names, n)
+		}
+		fmt.Fprintf(&b, "    %-20s -> %s\n", r.Pattern, strings.Join(names, ", "))
+	}
+	fmt.Fprintf(&b, "  log file: %s\n\n  Use it with:\n    ANTHROPIC_BASE_URL=http://%s claude\n\n", logFile, addr)
+	fmt.Fprint(w, b.String())
+}
+
+func runDemo(args []string, stderr io.Writer) int {
+	f, ok := parseFlags("ccbalancer demo", args, stderr, "headless", "listen", "traffic")
+	if !ok {
+		return 2
+	}
+	p, cfg, err := demo.Start(f.listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "ccbalancer demo: %v\n", err)
+		return 1
+	}
+	defer p.Close()
+	fmt.Fprintf(stderr, "ccbalancer demo: two simulated providers; %q fails every %d requests with HTTP 529 and the proxy fails over to %q.\n",
+		cfg.Providers[0].Name, demo.FlakyEvery, cfg.Providers[1].Name)
+	addr := cfg.Settings.Listen()
+	fmt.Fprintf(stderr, "Try:\n  curl -N http://%s/v1/messages -H 'content-type: application/json' \\\n    -d '{\"model\":\"claude-sonnet-5\",\"max_tokens\":64,\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}'\n  curl http://%s/providers\n", addr, addr)
+	var extra func(context.Context, string, *slog.Logger)
+	if f.traffic {
+		extra = func(ctx context.Context, baseURL string, log *slog.Logger) {
+			demo.Traffic(ctx, baseURL, 2*time.Second, log)
+		}
+	}
+	f.listen = ""
+	return serveConfig(cfg, f, stderr, !f.headless, extra)
+}
+
+func runInit(args []string, stdout, stderr io.Writer) int {
+	f, ok := parseFlags("ccbalancer init", args, stderr, "config")
+	if !ok {
+		return 2
+	}
+	path := f.config
+	if path == "" {
+		path = os.Getenv(config.EnvVar)
+	}
+	if path == "" {
+		var err error
+		if path, err = config.DefaultPath(); err != nil {
+			fmt.Fprintf(stderr, "ccbalancer init: %v\n", err)
+			return 1
+		}
+	}
+	if err := config.WriteExample(path, exampleConfig); err != nil {
+		fmt.Fprintf(stderr, "ccbalancer init: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "wrote %s (mode 0600)\nedit it, then run `ccbalancer check` and `ccbalancer`\n", path)
+	return 0
+}
+
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	f, ok := parseFlags("ccbalancer check", args, stderr, "config")
+	if !ok {
+		return 2
+	}
+	cfg, ok := loadConfig(f.config, stderr)
+	if !ok {
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", cfg.Path)
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(stdout, "warning: %s\n", w)
+	}
+	banner(stdout, cfg, cfg.Settings.Listen(), cfg.Settings.LogFile)
+	return 0
+}
+
+func versionString() string {
+	commit := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				commit = s.Value
+			}
+		}
+	}
+	return fmt.Sprintf("ccbalancer %s (commit %s, %s, %s/%s)", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// startProfile writes a CPU profile to path until the returned function runs
+// (for performance work: CCBALANCER_CPUPROFILE=cpu.prof ccbalancer serve).
+func startProfile(path string) func() {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ccbalancer: cpu profile: %v\n", err)
+		return nil
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintf(os.Stderr, "ccbalancer: cpu profile: %v\n", err)
+		f.Close()
+		return nil
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
+}
