@@ -49,6 +49,7 @@ func TestFailoverMatrix(t *testing.T) {
 		{name: "401", reply: fake.Reply{Mode: fake.Status, Status: 401, Message: "invalid x-api-key"}, want: failover("HTTP 401")},
 		{name: "403", reply: fake.Reply{Mode: fake.Status, Status: 403}, want: failover("HTTP 403")},
 		{name: "200 then error event", reply: fake.Reply{Mode: fake.ErrorEvent, Message: "Overloaded"}, want: failover("overloaded_error: Overloaded")},
+		{name: "stall after message_start", reply: fake.Reply{Mode: fake.StallAfterStart}, want: failover("no data within stream_idle_timeout")},
 		{name: "404 model not found", reply: fake.Reply{Mode: fake.Status, Status: 404, Message: "model: claude-sonnet-5"},
 			want: want{status: 200, servedBy: "B", cooldown: false, reason: "HTTP 404", bCalls: 1}},
 		{name: "400 client error", reply: fake.Reply{Mode: fake.Status, Status: 400, Message: "max_tokens: too large"},
@@ -56,7 +57,7 @@ func TestFailoverMatrix(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, stream := range []bool{false, true} {
-			if tt.reply.Mode == fake.ErrorEvent && !stream {
+			if (tt.reply.Mode == fake.ErrorEvent || tt.reply.Mode == fake.StallAfterStart) && !stream {
 				continue // an error event only exists in a stream
 			}
 			t.Run(fmt.Sprintf("%s/stream=%v", tt.name, stream), func(t *testing.T) {
@@ -69,6 +70,7 @@ func TestFailoverMatrix(t *testing.T) {
 					c.Settings.FailureCooldown = cooldown
 					c.Settings.RequestTimeout = 400 * time.Millisecond
 					c.Settings.ConnectTimeout = 150 * time.Millisecond
+					c.Settings.StreamIdleTimeout = 300 * time.Millisecond
 				}, specs...)
 				if a := e.ups["A"]; a != nil {
 					a.SetScript(func(n int, _ *http.Request) fake.Reply {

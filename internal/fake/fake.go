@@ -30,6 +30,7 @@ const (
 	CloseConn                   // the connection is closed without a response
 	EndWithoutStop              // stream: content, then a clean end without message_stop
 	ErrorAfterContent           // stream: content, then event: error
+	StallAfterStart             // stream: message_start, then silence until the client leaves
 )
 
 // Reply describes one answer.
@@ -186,6 +187,11 @@ func (u *Upstream) stream(w http.ResponseWriter, r *http.Request, id, model stri
 			msg = "Overloaded"
 		}
 		send("error", map[string]any{"type": "error", "error": map[string]any{"type": "overloaded_error", "message": msg}})
+		return
+	}
+	if rep.Mode == StallAfterStart {
+		<-r.Context().Done()
+		u.Cancelled <- struct{}{}
 		return
 	}
 	send("content_block_start", map[string]any{"type": "content_block_start", "index": 0, "content_block": map[string]any{"type": "text", "text": ""}})
