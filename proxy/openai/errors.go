@@ -221,6 +221,9 @@ func redact(s string) string {
 		for j < len(s) && (isKeyChar(s[j]) || s[j] == '*') {
 			j++
 		}
+		for j > i+len(matched) && s[j-1] == '.' {
+			j-- // a full stop ends the sentence, not the key
+		}
 		if j-i-len(matched) < 6 {
 			// Too short to be a secret ("sk-" in prose).
 			sb.WriteString(s[i:j])
