@@ -94,6 +94,12 @@ func parse(path string, data []byte, lookupEnv func(string) (string, bool)) (*Co
 		p.errs = append(p.errs, Error{File: path, Line: ln, Msg: "invalid YAML: " + trimYAMLPrefix(msg)})
 		return nil, 0, &Errors{List: p.errs}
 	}
+	// A second document would be silently ignored by a plain decode; say so
+	// instead, since its providers would never be used.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		p.errorf(&extra, "", "only one YAML document is allowed (found a second one after ---)")
+	}
 	cfg := p.document(&doc)
 	cfg.Path = path
 	if len(p.errs) > 0 {

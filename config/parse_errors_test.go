@@ -159,6 +159,11 @@ func TestParseErrors(t *testing.T) {
 			want: []string{`p.yaml:3: invalid YAML: mapping values are not allowed in this context`},
 		},
 		{
+			name: "second document",
+			yaml: okProvider + "---\nproviders: []\n",
+			want: []string{`p.yaml:3: only one YAML document is allowed (found a second one after ---)`},
+		},
+		{
 			name: "duplicate key",
 			yaml: okProvider + "settings:\n  port: 1\n  port: 2\n",
 			want: []string{`p.yaml:5: settings.port: duplicate key "port" (first at line 4)`},

@@ -146,7 +146,7 @@ func (p *parser) provider(n *yaml.Node, field string, lm *legacyModels) (Provide
 			}
 		}
 	}
-	pr.AuthValue = p.secret(authValueN, n, join(field, "auth_value"), pr.Name, pr.Enabled)
+	pr.AuthValue = p.secret(authValueN, join(field, "auth_value"), pr.Name, pr.Enabled)
 	if pr.AuthValue == "" {
 		if pr.Enabled && len(p.errs) == nerr {
 			p.warnf(orNode(authValueN, n), join(field, "auth_value"),
@@ -254,7 +254,7 @@ func checkProxyURL(s string) string {
 // secret reads a credential and expands ${ENV} references. A missing
 // variable is an error for an enabled provider and a warning for a disabled
 // one, which must not stop the rest of the file from loading.
-func (p *parser) secret(n, parent *yaml.Node, field, owner string, enabled bool) Secret {
+func (p *parser) secret(n *yaml.Node, field, owner string, enabled bool) Secret {
 	s, ok := p.str(n, field)
 	if !ok || s == "" {
 		return ""

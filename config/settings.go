@@ -101,7 +101,7 @@ func (p *parser) settings(cfg *Config, n *yaml.Node) {
 			defaultRouteN = v
 			s.DefaultRoute, _ = p.str(v, f)
 		case "auth_key":
-			s.AuthKey = p.secret(v, n, f, "", true)
+			s.AuthKey = p.secret(v, f, "", true)
 		case "allowed_origins":
 			s.AllowedOrigins = p.origins(v, f)
 		default:
