@@ -159,6 +159,34 @@ func TestParseErrors(t *testing.T) {
 			want: []string{`p.yaml:3: invalid YAML: mapping values are not allowed in this context`},
 		},
 		{
+			name: "provider that is not a mapping",
+			yaml: "providers:\n  - GAC\n",
+			want: []string{`p.yaml:2: providers[0]: must be a mapping, not a scalar`},
+		},
+		{
+			name: "name that is not a string",
+			yaml: "providers:\n  - name: {x: 1}\n    type: openai\n    base_url: https://a.example\n",
+			want: []string{`p.yaml:2: providers[0].name: must be a string, not a mapping`},
+		},
+		{
+			name: "proxy without host, header with a missing variable",
+			yaml: "providers:\n  - name: A\n    type: openai\n    base_url: https://a.example\n    proxy: \"socks5://\"\n    headers: {X-Key: \"${NOPE}\"}\n",
+			want: []string{
+				`p.yaml:5: providers[0].proxy: the proxy URL has no host`,
+				`p.yaml:6: providers[0].headers.X-Key: provider "A": environment variable NOPE is not set`,
+			},
+		},
+		{
+			name: "auth_key with a missing variable",
+			yaml: okProvider + "settings:\n  auth_key: \"${NOPE}\"\n",
+			want: []string{`p.yaml:4: settings.auth_key: environment variable NOPE is not set`},
+		},
+		{
+			name: "invalid variable name",
+			yaml: okProvider + "settings:\n  auth_key: \"${1X}\"\n",
+			want: []string{`p.yaml:4: settings.auth_key: unterminated or invalid ${...} reference`},
+		},
+		{
 			name: "second document",
 			yaml: okProvider + "---\nproviders: []\n",
 			want: []string{`p.yaml:3: only one YAML document is allowed (found a second one after ---)`},

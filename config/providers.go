@@ -272,20 +272,21 @@ func (p *parser) secret(n *yaml.Node, field, owner string, enabled bool) Secret 
 	}
 	for _, name := range missing {
 		if enabled {
-			p.errorf(n, field, "%s: environment variable %s is not set", ownerLabel(owner), name)
+			p.errorf(n, field, "%senvironment variable %s is not set", ownerPrefix(owner), name)
 		} else {
-			p.warnf(n, field, "%s: environment variable %s is not set (the provider is disabled)", ownerLabel(owner), name)
+			p.warnf(n, field, "%senvironment variable %s is not set (the provider is disabled)", ownerPrefix(owner), name)
 		}
 	}
 	return Secret(v)
 }
 
-// ownerLabel names what a secret belongs to in messages.
-func ownerLabel(owner string) string {
+// ownerPrefix names the provider a secret belongs to at the start of a
+// message, so that the message alone says which one to fix.
+func ownerPrefix(owner string) string {
 	if owner == "" {
-		return "settings"
+		return ""
 	}
-	return fmt.Sprintf("provider %q", owner)
+	return fmt.Sprintf("provider %q: ", owner)
 }
 
 // headers reads a provider's extra upstream headers. Values may use ${ENV}.
@@ -321,9 +322,9 @@ func (p *parser) headers(n *yaml.Node, field, owner string, enabled bool) map[st
 		}
 		for _, name := range missing {
 			if enabled {
-				p.errorf(kv.value, f, "%s: environment variable %s is not set", ownerLabel(owner), name)
+				p.errorf(kv.value, f, "%senvironment variable %s is not set", ownerPrefix(owner), name)
 			} else {
-				p.warnf(kv.value, f, "%s: environment variable %s is not set (the provider is disabled)", ownerLabel(owner), name)
+				p.warnf(kv.value, f, "%senvironment variable %s is not set (the provider is disabled)", ownerPrefix(owner), name)
 			}
 		}
 		out[http.CanonicalHeaderKey(kv.key)] = v
