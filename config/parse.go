@@ -86,19 +86,17 @@ func parse(path string, data []byte, lookupEnv func(string) (string, bool)) (*Co
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		ln := 0
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-			ln, _ = strconv.Atoi(m[1])
-		}
-		msg := yamlLine.ReplaceAllString(err.Error(), "")
-		p.errs = append(p.errs, Error{File: path, Line: ln, Msg: "invalid YAML: " + trimYAMLPrefix(msg)})
+		p.syntaxError(err)
 		return nil, 0, &Errors{List: p.errs}
 	}
 	// A second document would be silently ignored by a plain decode; say so
 	// instead, since its providers would never be used.
 	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
+	switch err := dec.Decode(&extra); {
+	case err == nil:
 		p.errorf(&extra, "", "only one YAML document is allowed (found a second one after ---)")
+	case !errors.Is(err, io.EOF):
+		p.syntaxError(err)
 	}
 	cfg := p.document(&doc)
 	cfg.Path = path
@@ -111,6 +109,16 @@ func parse(path string, data []byte, lookupEnv func(string) (string, bool)) (*Co
 		cfg.Warnings = append(cfg.Warnings, w.text)
 	}
 	return cfg, p.plainLine, nil
+}
+
+// syntaxError records a yaml.v3 syntax error with the line it names.
+func (p *parser) syntaxError(err error) {
+	ln := 0
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		ln, _ = strconv.Atoi(m[1])
+	}
+	msg := yamlLine.ReplaceAllString(err.Error(), "")
+	p.errs = append(p.errs, Error{File: p.file, Line: ln, Msg: "invalid YAML: " + trimYAMLPrefix(msg)})
 }
 
 // document walks the top level: providers, model_routes, settings.
