@@ -42,8 +42,17 @@ func Run(ctx context.Context, srv Server, opts Options) error {
 		wg.Go(func() { c.notifier.Run(ctx, noticeEvents) })
 		wg.Go(func() { c.loop(ctx) })
 		wg.Go(func() {
-			<-ctx.Done()
-			systray.Quit()
+			// Request counters change without events: refresh when the menu
+			// opens so that it shows current numbers.
+			for {
+				select {
+				case <-systray.TrayOpenedCh:
+					c.changed()
+				case <-ctx.Done():
+					systray.Quit()
+					return
+				}
+			}
 		})
 		opts.Logger.Info("tray ready")
 	}
