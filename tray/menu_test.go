@@ -103,10 +103,10 @@ func TestBuildMenuStoppedAndPrefs(t *testing.T) {
 
 func TestClock(t *testing.T) {
 	tests := map[time.Duration]string{
-		90 * time.Second:        "1:30",
+		90 * time.Second:         "1:30",
 		89100 * time.Millisecond: "1:30",
-		time.Millisecond:        "0:01",
-		10 * time.Minute:        "10:00",
+		time.Millisecond:         "0:01",
+		10 * time.Minute:         "10:00",
 	}
 	for d, want := range tests {
 		if got := clock(d); got != want {
