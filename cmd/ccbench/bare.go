@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"io"
 	"log"
 	"net"
@@ -14,7 +15,9 @@ import (
 // flushing and a pooled transport, doing no routing, parsing or rewriting at all.
 // It is the practical lower bound of what a Go proxy adds. fullDuplex enables
 // HTTP/1 full duplex, which keeps the request body open once the response has begun.
-func newBare(upstreamURL *url.URL, fullDuplex bool) http.Handler {
+// bufferBody reads the whole request body before forwarding it, as ccbalancer does
+// (it must, to fail over), so that the cost of that choice can be measured apart.
+func newBare(upstreamURL *url.URL, fullDuplex, bufferBody bool) http.Handler {
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(upstreamURL)
@@ -32,11 +35,22 @@ func newBare(upstreamURL *url.URL, fullDuplex bool) http.Handler {
 			ExpectContinueTimeout: time.Second,
 		},
 	}
-	if !fullDuplex {
+	if !fullDuplex && !bufferBody {
 		return rp
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = http.NewResponseController(w).EnableFullDuplex()
+		if fullDuplex {
+			_ = http.NewResponseController(w).EnableFullDuplex()
+		}
+		if bufferBody {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				http.Error(w, "reading request body", http.StatusBadRequest)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.ContentLength = int64(len(body))
+		}
 		rp.ServeHTTP(w, r)
 	})
 }

@@ -63,7 +63,7 @@ func TestBareForwards(t *testing.T) {
 	up := httptest.NewServer(&upstream{})
 	defer up.Close()
 	for _, fullDuplex := range []bool{false, true} {
-		bare := httptest.NewServer(newBare(mustURL(t, up.URL), fullDuplex))
+		bare := httptest.NewServer(newBare(mustURL(t, up.URL), fullDuplex, fullDuplex))
 		c := newLoadClient(4)
 		sc := scenario{Body: buildBody(bodyLarge, true, "claude-sonnet-5"), Stream: true, Events: 5}
 		w := runWindow(context.Background(), c, bare.URL+"/v1/messages?beta=true", sc, 4, time.Minute, 20)

@@ -56,7 +56,7 @@ func main() {
 func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   ccbench upstream --listen ADDR [--events N --gap D]
-  ccbench bare --listen ADDR --upstream URL [--full-duplex]
+  ccbench bare --listen ADDR --upstream URL [--full-duplex] [--buffer-body]
   ccbench run [-quick] [flags]   (ccbench run -h lists them)
 `)
 }
@@ -77,6 +77,7 @@ func cmdBare(args []string) error {
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
 	up := fs.String("upstream", "", "upstream base URL")
 	fullDuplex := fs.Bool("full-duplex", false, "enable HTTP/1 full duplex on each request")
+	bufferBody := fs.Bool("buffer-body", false, "read the whole request body before forwarding it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,7 +85,7 @@ func cmdBare(args []string) error {
 	if err != nil || u.Host == "" {
 		return fmt.Errorf("bare: --upstream %q is not a URL", *up)
 	}
-	return serve(*listen, newBare(u, *fullDuplex))
+	return serve(*listen, newBare(u, *fullDuplex, *bufferBody))
 }
 
 // serve listens, prints "ready ADDR" on stdout for the parent, and serves until

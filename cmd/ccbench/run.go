@@ -21,6 +21,7 @@ const (
 	nameDirect     = "DIRECT"
 	nameBare       = "BARE"
 	nameBareFD     = "BARE-FD"
+	nameBareBuf    = "BARE-BUF"
 	nameCCBalancer = "CCBALANCER"
 )
 
@@ -65,7 +66,7 @@ func parseRunFlags(args []string) (*runFlags, error) {
 	fs.IntVar(&f.maxRequests, "max-requests", 200000, "cap on requests per window")
 	fs.StringVar(&conc, "conc", "1,16,64", "concurrency levels")
 	fs.StringVar(&scen, "scenarios", "small,large,stream", "scenarios: small (2 KB), large (~90 KB), stream (2 KB, SSE)")
-	fs.StringVar(&targets, "targets", "direct,bare,ccbalancer", "targets in alternation order (also: bare-fd = bare with full duplex)")
+	fs.StringVar(&targets, "targets", "direct,bare,ccbalancer", "targets in alternation order (also: bare-fd = bare with full duplex, bare-buf = bare reading the whole body first)")
 	fs.IntVar(&f.events, "events", 20, "text deltas per stream in the stream scenario")
 	fs.DurationVar(&f.gap, "gap", time.Millisecond, "pause between deltas in the stream scenario")
 	fs.IntVar(&f.soak, "soak", 100000, "streams per target in the truncation soak (0: skip)")
@@ -281,10 +282,13 @@ func startTargets(f *runFlags, up *proc, dir string, res *results) ([]target, fu
 		switch n {
 		case "direct":
 			add(nameDirect, up.Addr, nil)
-		case "bare", "bare-fd":
+		case "bare", "bare-fd", "bare-buf":
 			name, extra := nameBare, []string{}
-			if n == "bare-fd" {
+			switch n {
+			case "bare-fd":
 				name, extra = nameBareFD, []string{"--full-duplex"}
+			case "bare-buf":
+				name, extra = nameBareBuf, []string{"--buffer-body"}
 			}
 			p, err := startSelf(name, f.proxyCPUs, "bare", append([]string{"--listen", "127.0.0.1:0", "--upstream", "http://" + up.Addr}, extra...)...)
 			if err != nil {
@@ -304,7 +308,7 @@ func startTargets(f *runFlags, up *proc, dir string, res *results) ([]target, fu
 			add(nameCCBalancer, p.Addr, p)
 			logf("%s on %s (pid %d)", nameCCBalancer, p.Addr, p.PID())
 		default:
-			return nil, cleanup, fmt.Errorf("unknown target %q (want direct, bare, bare-fd, ccbalancer)", n)
+			return nil, cleanup, fmt.Errorf("unknown target %q (want direct, bare, bare-fd, bare-buf, ccbalancer)", n)
 		}
 	}
 	return targets, cleanup, nil
@@ -313,7 +317,7 @@ func startTargets(f *runFlags, up *proc, dir string, res *results) ([]target, fu
 // orderTargets lists the wanted targets: -targets order first, then soak-only ones.
 func orderTargets(want map[string]bool, order []string) []string {
 	out := slices.Clone(order)
-	for _, n := range []string{"direct", "bare", "bare-fd", "ccbalancer"} {
+	for _, n := range []string{"direct", "bare", "bare-fd", "bare-buf", "ccbalancer"} {
 		if want[n] && !slices.Contains(out, n) {
 			out = append(out, n)
 		}
@@ -471,6 +475,8 @@ func targetFlagName(name string) string {
 		return "bare"
 	case nameBareFD:
 		return "bare-fd"
+	case nameBareBuf:
+		return "bare-buf"
 	default:
 		return "ccbalancer"
 	}
