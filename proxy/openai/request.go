@@ -508,6 +508,9 @@ func compactArguments(input json.RawMessage) (string, error) {
 	if err := json.Compact(&buf, input); err != nil {
 		return "", err
 	}
+	if buf.Len() == 0 || buf.Bytes()[0] != '{' {
+		return "", errors.New("not a JSON object")
+	}
 	return buf.String(), nil
 }
 

@@ -1,0 +1,110 @@
+package openai
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestConvertRequestErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want string
+	}{
+		{"no model", `{"messages":[{"role":"user","content":"a"}]}`, "model: missing"},
+		{"content of wrong type", `{"model":"m","messages":[{"role":"user","content":5}]}`, "decoding request"},
+		{"tool_use without id", `{"model":"m","messages":[{"role":"assistant","content":[{"type":"tool_use","name":"A","input":{}}]}]}`,
+			"messages[0].content[0]: tool_use without id or name"},
+		{"tool_use bad input", `{"model":"m","messages":[{"role":"user","content":"a"},{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"A","input":"{not json"}]}]}`,
+			"messages[1].content[0].input: not a JSON object"},
+		{"tool_result in assistant", `{"model":"m","messages":[{"role":"assistant","content":[{"type":"tool_result","tool_use_id":"t"}]}]}`,
+			`messages[0].content[0]: unknown block type "tool_result" in an assistant turn`},
+		{"tool_result without id", `{"model":"m","messages":[{"role":"user","content":[{"type":"tool_result","content":"x"}]}]}`,
+			"messages[0].content[0].tool_use_id: missing"},
+		{"unknown block in tool_result", `{"model":"m","messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"video"}]}]}]}`,
+			`messages[0].content[0].content[0]: unknown block type "video" in a tool result`},
+		{"image without media type", `{"model":"m","messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","data":"AA"}}]}]}`,
+			"messages[0].content[0].source.media_type: missing"},
+		{"image file source", `{"model":"m","messages":[{"role":"user","content":[{"type":"image","source":{"type":"file","file_id":"f"}}]}]}`,
+			`messages[0].content[0].source.type: unsupported image source "file"`},
+		{"image without source", `{"model":"m","messages":[{"role":"user","content":[{"type":"image"}]}]}`,
+			"messages[0].content[0].source: missing"},
+		{"image in system", `{"model":"m","system":[{"type":"image","source":{"type":"url","url":"u"}}],"messages":[{"role":"user","content":"a"}]}`,
+			`system[0]: block type "image" where only text is allowed`},
+		{"image in system message", `{"model":"m","messages":[{"role":"user","content":"a"},{"role":"system","content":[{"type":"text","text":"a"},{"type":"image"}]}]}`,
+			`messages[1].content[1]: block type "image" where only text is allowed`},
+		{"tool_choice unknown", `{"model":"m","tools":[{"name":"A","input_schema":{}}],"tool_choice":{"type":"some"},"messages":[{"role":"user","content":"a"}]}`,
+			`tool_choice.type: unknown value "some"`},
+		{"tool_choice tool without name", `{"model":"m","tools":[{"name":"A","input_schema":{}}],"tool_choice":{"type":"tool"},"messages":[{"role":"user","content":"a"}]}`,
+			"tool_choice.name: missing"},
+		{"tool without name", `{"model":"m","tools":[{"input_schema":{}}],"messages":[{"role":"user","content":"a"}]}`,
+			"tools[0].name: missing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := ConvertRequest([]byte(tt.body), RequestOptions{})
+			if err == nil {
+				t.Fatalf("no error, want %q", tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestConvertRequestOptions(t *testing.T) {
+	body := `{"model":"claude-sonnet-5","max_tokens":1000,"thinking":{"type":"enabled","budget_tokens":BUDGET},"messages":[{"role":"user","content":"a"}]}`
+	tests := []struct {
+		name      string
+		budget    string
+		opts      RequestOptions
+		model     string
+		maxTokens int
+		effort    string
+	}{
+		{"keeps the client's model", "1024", RequestOptions{}, "claude-sonnet-5", 1000, ""},
+		{"upstream model", "1024", RequestOptions{Model: "gpt-4.1"}, "gpt-4.1", 1000, ""},
+		{"clamp above", "1024", RequestOptions{MaxTokens: 500}, "claude-sonnet-5", 500, ""},
+		{"no clamp below", "1024", RequestOptions{MaxTokens: 5000}, "claude-sonnet-5", 1000, ""},
+		{"low effort", "1024", RequestOptions{Reasoning: true}, "claude-sonnet-5", 1000, "low"},
+		{"medium effort", "8000", RequestOptions{Reasoning: true}, "claude-sonnet-5", 1000, "medium"},
+		{"high effort", "16384", RequestOptions{Reasoning: true}, "claude-sonnet-5", 1000, "high"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _, err := ConvertRequest([]byte(strings.Replace(body, "BUDGET", tt.budget, 1)), tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got struct {
+				Model           string `json:"model"`
+				MaxTokens       int    `json:"max_tokens"`
+				ReasoningEffort string `json:"reasoning_effort"`
+			}
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatal(err)
+			}
+			want := got
+			want.Model, want.MaxTokens, want.ReasoningEffort = tt.model, tt.maxTokens, tt.effort
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestConvertRequestDoesNotEscapeHTML keeps prompts byte-for-byte readable:
+// code is full of <, > and &.
+func TestConvertRequestDoesNotEscapeHTML(t *testing.T) {
+	out, _, err := ConvertRequest([]byte(`{"model":"m","messages":[{"role":"user","content":"if a < b && c > d {}"}]}`), RequestOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), `"if a < b && c > d {}"`) {
+		t.Errorf("output %s escapes HTML characters", out)
+	}
+}
