@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"runtime"
+	"strings"
 	"sync"
 
 	"fyne.io/systray"
@@ -103,7 +104,17 @@ func (b *systrayBackend) Reset() {
 	clear(b.items)
 }
 
+// label escapes a label for the platform: dbusmenu (Linux, BSD) reads "_"
+// as the access-key marker and "__" as a literal underscore.
+func label(s string) string {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		return s
+	}
+	return strings.ReplaceAll(s, "_", "__")
+}
+
 func (b *systrayBackend) Add(parent int, it Item) int {
+	it.Label = label(it.Label)
 	var mi *systray.MenuItem
 	p := b.items[parent]
 	switch {
@@ -138,7 +149,7 @@ func (b *systrayBackend) Update(h int, it Item) {
 	if mi == nil {
 		return
 	}
-	mi.SetTitle(it.Label)
+	mi.SetTitle(label(it.Label))
 	if it.Disabled != mi.Disabled() {
 		if it.Disabled {
 			mi.Disable()

@@ -156,7 +156,8 @@ func decodeLayout(v []any) (MenuItem, error) {
 	for k, p := range props {
 		switch k {
 		case "label":
-			it.Label, _ = p.Value().(string)
+			l, _ := p.Value().(string)
+			it.Label = displayLabel(l)
 		case "enabled":
 			it.Enabled, _ = p.Value().(bool)
 		case "visible":
@@ -251,5 +252,22 @@ func (m MenuItem) Outline() string {
 		}
 	}
 	walk(m.Children, 0)
+	return b.String()
+}
+
+// displayLabel is a dbusmenu label as shown: "__" is one underscore, and a
+// single "_" only marks the access key.
+func displayLabel(l string) string {
+	var b strings.Builder
+	for i := 0; i < len(l); i++ {
+		if l[i] != '_' {
+			b.WriteByte(l[i])
+			continue
+		}
+		if i+1 < len(l) && l[i+1] == '_' {
+			b.WriteByte('_')
+			i++
+		}
+	}
 	return b.String()
 }
