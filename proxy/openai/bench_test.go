@@ -81,7 +81,7 @@ func TestClaudeCodeBodyConverts(t *testing.T) {
 	}
 	var req struct {
 		Messages []struct{ Role string } `json:"messages"`
-		Tools    []json.RawMessage        `json:"tools"`
+		Tools    []json.RawMessage       `json:"tools"`
 	}
 	if err := json.Unmarshal(out, &req); err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ func BenchmarkConvertRequest(b *testing.B) {
 // tool-call argument fragment.
 func BenchmarkStreamConverter(b *testing.B) {
 	chunks := map[string]string{
-		"text": `{"id":"chatcmpl-Aa1","object":"chat.completion.chunk","created":1764100000,"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_7e2b","choices":[{"index":0,"delta":{"content":" the parser <keeps> going"},"logprobs":null,"finish_reason":null}],"usage":null}`,
+		"text":      `{"id":"chatcmpl-Aa1","object":"chat.completion.chunk","created":1764100000,"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_7e2b","choices":[{"index":0,"delta":{"content":" the parser <keeps> going"},"logprobs":null,"finish_reason":null}],"usage":null}`,
 		"tool_args": `{"id":"chatcmpl-Bb2","object":"chat.completion.chunk","created":1764100000,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"ing\": \"/src/"}}]},"logprobs":null,"finish_reason":null}],"usage":null}`,
 	}
 	open := `{"id":"chatcmpl-Bb2","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"Read","arguments":""}}]}}]}`

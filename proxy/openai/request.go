@@ -1,6 +1,3 @@
-// Package openai converts between the Anthropic Messages API and the OpenAI
-// Chat Completions API: requests one way, responses and streams the other.
-// Everything here is pure: bytes in, bytes or events out, no I/O.
 package openai
 
 import (
