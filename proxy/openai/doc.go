@@ -24,6 +24,9 @@
 //   - errors arrive as an {"error": ...} chunk, with finish_reason "error"
 //     (OpenRouter), or as a bare string; error bodies come as
 //     {"error":{...}}, {"error":"..."}, {"message":...} or {"detail":...};
-//   - comments (": OPENROUTER PROCESSING") and blank keep-alives are skipped,
-//     and a stream that ends after finish_reason without [DONE] is complete.
+//   - blank keep-alive data is skipped (SSE comments such as
+//     ": OPENROUTER PROCESSING" never reach Process), and a stream that ends
+//     after finish_reason without [DONE] is complete;
+//   - a system message between tool calls and their results is moved after
+//     the results, and stop sequences beyond OpenAI's four are dropped.
 package openai

@@ -108,6 +108,8 @@ func (c *requestConverter) convert(req *anthropic.Request, opts RequestOptions) 
 		}
 	}
 
+	chat.Messages = keepToolResultsAdjacent(chat.Messages)
+
 	if err := c.tools(chat, req); err != nil {
 		return nil, err
 	}
@@ -123,6 +125,10 @@ func (c *requestConverter) convert(req *anthropic.Request, opts RequestOptions) 
 		c.warnf("top_k dropped: Chat Completions has no such parameter")
 	}
 	chat.Stop = req.StopSequences
+	if len(chat.Stop) > maxStop {
+		c.warnf("stop_sequences: only the first %d of %d kept", maxStop, len(chat.Stop))
+		chat.Stop = chat.Stop[:maxStop]
+	}
 	if req.Metadata != nil {
 		chat.User = req.Metadata.UserID
 	}
@@ -132,6 +138,38 @@ func (c *requestConverter) convert(req *anthropic.Request, opts RequestOptions) 
 		chat.StreamOptions = &streamOptions{IncludeUsage: true}
 	}
 	return chat, nil
+}
+
+// maxStop is the number of stop sequences OpenAI accepts.
+const maxStop = 4
+
+// keepToolResultsAdjacent moves system messages that sit between an
+// assistant's tool calls and their results to after the results: Chat
+// Completions requires the tool messages to follow the tool calls at once,
+// and Claude Code may place a system message anywhere in the conversation.
+func keepToolResultsAdjacent(msgs []chatMessage) []chatMessage {
+	for i := 0; i < len(msgs); i++ {
+		if msgs[i].Role != "assistant" || len(msgs[i].ToolCalls) == 0 {
+			continue
+		}
+		sys := i + 1
+		for sys < len(msgs) && msgs[sys].Role == "system" {
+			sys++
+		}
+		tools := sys
+		for tools < len(msgs) && msgs[tools].Role == "tool" {
+			tools++
+		}
+		if sys == i+1 || tools == sys {
+			continue // nothing in between, or no results follow
+		}
+		// Rotate [systems][tools] into [tools][systems].
+		moved := append([]chatMessage(nil), msgs[i+1:sys]...)
+		n := copy(msgs[i+1:], msgs[sys:tools])
+		copy(msgs[i+1+n:], moved)
+		i = tools - 1
+	}
+	return msgs
 }
 
 // reasoning maps the thinking setting to reasoning_effort.
