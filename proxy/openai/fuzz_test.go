@@ -31,6 +31,9 @@ func addFileSeeds(f *testing.F, pattern string) {
 // message_stop last exactly when Finish succeeds.
 func FuzzStreamConverter(f *testing.F) {
 	addFileSeeds(f, "testdata/stream/*.sse")
+	f.Add([]byte(`{"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"error"}]}`))
+	f.Add([]byte("{\"choices\":[{\"delta\":{\"tool_calls\":[{\"function\":{\"arguments\":\"{\"}}]}}]}\n" +
+		"{\"choices\":[{\"delta\":{\"tool_calls\":[{\"id\":\"x\",\"function\":{\"name\":\"A\",\"arguments\":\"}\"}}]},\"finish_reason\":\"stop\"}]}"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		c := NewStreamConverter("claude-sonnet-5", 7)
 		var acc anthropic.Accumulator

@@ -41,6 +41,7 @@ type StreamConverter struct {
 
 	upstreamID string
 	started    bool  // message_start emitted
+	sent       bool  // events were returned to the caller
 	done       bool  // message_stop emitted
 	failed     error // sticky: every later call returns it
 	sawFinish  bool
@@ -97,9 +98,10 @@ func NewStreamConverter(model string, inputTokensHint int) *StreamConverter {
 	}
 }
 
-// Started reports whether any event has been produced. Until then nothing
+// Started reports whether any event has been returned. Until then nothing
 // has been sent to the client and the request can still be failed over.
-func (c *StreamConverter) Started() bool { return c.started }
+// Events built from a chunk that then failed are never returned.
+func (c *StreamConverter) Started() bool { return c.sent }
 
 // Warnings returns what the conversion approximated so far (unknown
 // finish_reason, arguments that are not JSON, missing usage, ...).
@@ -126,13 +128,21 @@ func (c *StreamConverter) Process(data []byte) ([]anthropic.Event, error) {
 		if !c.sawFinish {
 			c.warnf("stream ended with [DONE] but no finish_reason")
 		}
-		return c.close()
+		return c.returned(c.close())
 	}
 	var chunk chatChunk
 	if err := json.Unmarshal(data, &chunk); err != nil {
 		return nil, c.fail(fmt.Errorf("decoding upstream chunk: %w", err))
 	}
-	return c.chunk(&chunk, false)
+	return c.returned(c.chunk(&chunk, false))
+}
+
+// returned notes that events go out to the caller.
+func (c *StreamConverter) returned(events []anthropic.Event, err error) ([]anthropic.Event, error) {
+	if len(events) > 0 {
+		c.sent = true
+	}
+	return events, err
 }
 
 // Finish is called at the upstream's end of stream. It returns the closing
@@ -149,7 +159,7 @@ func (c *StreamConverter) Finish() ([]anthropic.Event, error) {
 		return nil, c.fail(ErrTruncated)
 	}
 	c.events = nil
-	return c.close()
+	return c.returned(c.close())
 }
 
 func (c *StreamConverter) fail(err error) error {

@@ -58,6 +58,11 @@ func TestProcessErrors(t *testing.T) {
 			wantErr: `finish_reason "error"`, upstream: true, wantStart: true,
 		},
 		{
+			name:    "content and an error in one chunk",
+			chunks:  []string{`{"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"error"}]}`},
+			wantErr: `finish_reason "error"`, upstream: true, wantStart: false,
+		},
+		{
 			name:    "arguments without a name",
 			chunks:  []string{`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]},"finish_reason":"tool_calls"}]}`, `[DONE]`},
 			wantErr: "tool call 0: no function name",
