@@ -31,6 +31,9 @@ type chatMessage struct {
 	Content    chatContent    `json:"content"`
 	ToolCalls  []chatToolCall `json:"tool_calls,omitempty"`
 	ToolCallID string         `json:"tool_call_id,omitempty"`
+	// ReasoningContent carries back reasoning the upstream produced, which
+	// DeepSeek's thinking mode requires on turns with tool calls.
+	ReasoningContent string `json:"reasoning_content,omitempty"`
 }
 
 // chatContent is a message's content: a string, an array of parts, or null

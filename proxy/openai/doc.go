@@ -10,7 +10,9 @@
 //   - the first chunk may carry no role, or only a role and empty content
 //     (llama.cpp, vLLM): message_start waits for the first content;
 //   - reasoning arrives as reasoning_content (DeepSeek, vLLM, llama.cpp) or
-//     reasoning (OpenRouter, Ollama), and becomes a thinking block;
+//     reasoning (OpenRouter, Ollama), and becomes a thinking block, which
+//     goes back in later requests as reasoning_content (DeepSeek's thinking
+//     mode answers 400 without it after tool calls);
 //   - usage arrives in a final chunk with no choices (OpenAI, vLLM with
 //     include_usage), in the finish chunk (DeepSeek, llama.cpp), or in a
 //     chunk after finish_reason (OpenRouter); cached prompt tokens are

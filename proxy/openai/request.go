@@ -41,7 +41,11 @@ type RequestOptions struct {
 //   - Thinking becomes reasoning_effort (the Chat Completions parameter that
 //     OpenAI, OpenRouter, vLLM and others accept): budget_tokens < 4096 is
 //     "low", < 16384 "medium", otherwise "high"; adaptive thinking takes
-//     output_config.effort. Thinking blocks in the history are dropped.
+//     output_config.effort. Thinking blocks in the history that this
+//     package made from an upstream's reasoning (no signature) go back as
+//     the assistant message's reasoning_content, which DeepSeek's thinking
+//     mode requires after tool calls and other servers ignore; signed
+//     (Anthropic) thinking is dropped.
 //   - cache_control, citations, top_k and Anthropic-only fields are dropped.
 func ConvertRequest(body []byte, opts RequestOptions) (out []byte, warnings []string, err error) {
 	var req anthropic.Request
@@ -280,7 +284,7 @@ func (c *requestConverter) message(out []chatMessage, m *anthropic.MessageParam,
 }
 
 func (c *requestConverter) assistant(out []chatMessage, content anthropic.Content, path string) ([]chatMessage, error) {
-	var texts []string
+	var texts, reasoning []string
 	var calls []chatToolCall
 	for j := range content {
 		b := &content[j]
@@ -288,6 +292,14 @@ func (c *requestConverter) assistant(out []chatMessage, content anthropic.Conten
 		switch b.Type {
 		case anthropic.BlockText:
 			texts = append(texts, b.Text)
+		case anthropic.BlockThinking:
+			// Unsigned thinking came from an OpenAI-compatible upstream's
+			// reasoning (this package leaves the signature empty); it goes
+			// back as reasoning_content. Signed thinking is Anthropic's and
+			// means nothing to another model.
+			if b.Signature == "" && b.Thinking != "" {
+				reasoning = append(reasoning, b.Thinking)
+			}
 		case anthropic.BlockToolUse:
 			if b.ID == "" || b.Name == "" {
 				return nil, fmt.Errorf("%s: tool_use without id or name", bpath)
@@ -300,8 +312,7 @@ func (c *requestConverter) assistant(out []chatMessage, content anthropic.Conten
 				ID: b.ID, Type: "function",
 				Function: chatCallFunction{Name: b.Name, Arguments: args},
 			})
-		case anthropic.BlockThinking, anthropic.BlockRedactedThinking:
-			// Signed thinking means nothing to another model.
+		case anthropic.BlockRedactedThinking:
 		case anthropic.BlockImage, anthropic.BlockDocument:
 			c.warnf("%s: %s block in an assistant turn dropped", bpath, b.Type)
 		default:
@@ -312,7 +323,7 @@ func (c *requestConverter) assistant(out []chatMessage, content anthropic.Conten
 			return nil, fmt.Errorf("%s: unknown block type %q in an assistant turn", bpath, b.Type)
 		}
 	}
-	msg := chatMessage{Role: "assistant", ToolCalls: calls}
+	msg := chatMessage{Role: "assistant", ToolCalls: calls, ReasoningContent: strings.Join(reasoning, "\n\n")}
 	switch {
 	case len(texts) > 0:
 		msg.Content = textContent(strings.Join(texts, "\n\n"))
