@@ -16,9 +16,15 @@ import (
 )
 
 // desktopNotify shows a notice through the desktop's notification service
-// (org.freedesktop.Notifications on Linux) with the application icon.
+// (org.freedesktop.Notifications on Linux) with the icon of its state.
 func desktopNotify(n Notice) error {
-	if err := beeep.Notify(n.Title, n.Body, assets.AppIcon()); err != nil {
+	icon := assets.AppIcon()
+	if n.Icon != "" {
+		if b, err := assets.PNG(n.Icon, 64); err == nil {
+			icon = b
+		}
+	}
+	if err := beeep.Notify(n.Title, n.Body, icon); err != nil {
 		return fmt.Errorf("showing notification: %w", err)
 	}
 	return nil

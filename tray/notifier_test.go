@@ -10,6 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/ccbalancer/ccbalancer/assets"
 	"github.com/ccbalancer/ccbalancer/proxy"
 	"github.com/google/go-cmp/cmp"
 )
@@ -58,7 +59,7 @@ func TestNotifierGroupsABurst(t *testing.T) {
 		}
 		time.Sleep(BurstWindow)
 		synctest.Wait()
-		want := []Notice{{Title: "2 providers failed", Body: "Provider A failed: HTTP 529\nProvider B failed: HTTP 500"}}
+		want := []Notice{{Title: "2 providers failed", Body: "Provider A failed: HTTP 529\nProvider B failed: HTTP 500", Icon: assets.Degraded}}
 		if diff := cmp.Diff(want, rec.got()); diff != "" {
 			t.Fatalf("after the window (-want +got):\n%s", diff)
 		}
@@ -98,7 +99,7 @@ func TestNotifierDisabledStaysQuiet(t *testing.T) {
 		events <- recovered("A")
 		time.Sleep(2 * BurstWindow)
 		synctest.Wait()
-		want := []Notice{{Title: "Provider A recovered", Body: "A is back in rotation."}}
+		want := []Notice{{Title: "Provider A recovered", Body: "A is back in rotation.", Icon: assets.Healthy}}
 		if diff := cmp.Diff(want, rec.got()); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ccbalancer/ccbalancer/assets"
 	"github.com/ccbalancer/ccbalancer/proxy"
 )
 
@@ -12,6 +13,9 @@ import (
 type Notice struct {
 	Title string
 	Body  string
+	// Icon is the tray state whose icon the notification shows ("" for the
+	// application icon).
+	Icon assets.State
 }
 
 // defaultCooldown stands in for a failure's cooldown when the event that
@@ -151,7 +155,7 @@ func (b *batcher) Flush() (Notice, bool) {
 
 	var sections []Notice
 	if p.allDownSet {
-		n := Notice{Title: "All providers down"}
+		n := Notice{Title: "All providers down", Icon: assets.Down}
 		var lines []string
 		for _, f := range p.failures {
 			lines = append(lines, failureLine(f, false))
@@ -164,7 +168,7 @@ func (b *batcher) Flush() (Notice, bool) {
 		sections = append(sections, n)
 	} else if len(p.failures) == 1 {
 		f := p.failures[0]
-		n := Notice{Title: failureLine(f, true)}
+		n := Notice{Title: failureLine(f, true), Icon: assets.Degraded}
 		cooldown := f.cooldown
 		if cooldown <= 0 {
 			cooldown = defaultCooldown
@@ -175,7 +179,7 @@ func (b *batcher) Flush() (Notice, bool) {
 		}
 		sections = append(sections, n)
 	} else if len(p.failures) > 1 {
-		n := Notice{Title: fmt.Sprintf("%d providers failed", len(p.failures))}
+		n := Notice{Title: fmt.Sprintf("%d providers failed", len(p.failures)), Icon: assets.Degraded}
 		var lines []string
 		for _, f := range p.failures {
 			lines = append(lines, failureLine(f, true))
@@ -186,17 +190,19 @@ func (b *batcher) Flush() (Notice, bool) {
 	switch len(p.recoveries) {
 	case 0:
 	case 1:
-		sections = append(sections, Notice{Title: "Provider " + p.recoveries[0] + " recovered", Body: p.recoveries[0] + " is back in rotation."})
+		sections = append(sections, Notice{Title: "Provider " + p.recoveries[0] + " recovered", Body: p.recoveries[0] + " is back in rotation.", Icon: assets.Healthy})
 	default:
 		sections = append(sections, Notice{
 			Title: fmt.Sprintf("%d providers recovered", len(p.recoveries)),
 			Body:  strings.Join(p.recoveries, ", ") + " are back in rotation.",
+			Icon:  assets.Healthy,
 		})
 	}
 	if p.reloadSet {
 		sections = append(sections, Notice{
 			Title: "Configuration reload failed",
 			Body:  shortError(p.reloadError) + "\nThe previous configuration keeps serving.",
+			Icon:  assets.Degraded,
 		})
 	}
 	switch len(sections) {

@@ -6,6 +6,9 @@ import (
 
 	"github.com/ccbalancer/ccbalancer/proxy"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/ccbalancer/ccbalancer/assets"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -195,7 +198,7 @@ func TestBatcher(t *testing.T) {
 				}
 				b.Add(s.event, t0.Add(s.at))
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreFields(Notice{}, "Icon")); diff != "" {
 				t.Errorf("notices (-want +got):\n%s", diff)
 			}
 		})
@@ -227,5 +230,34 @@ func TestShortError(t *testing.T) {
 		if got := shortError(tt.in); got != tt.want {
 			t.Errorf("shortError(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestNoticeIcons: the icon says how bad it is, the same way the tray does.
+func TestNoticeIcons(t *testing.T) {
+	tests := []struct {
+		name   string
+		events []proxy.Event
+		want   assets.State
+	}{
+		{"failure", []proxy.Event{failed("A", "x", time.Minute)}, assets.Degraded},
+		{"outage", []proxy.Event{failed("A", "x", time.Minute), {Kind: proxy.EventAllDown}}, assets.Down},
+		{"reload", []proxy.Event{{Kind: proxy.EventConfigReloadFailed, Reason: "bad"}}, assets.Degraded},
+	}
+	for _, tt := range tests {
+		b := newBatcher()
+		for _, e := range tt.events {
+			b.Add(e, t0)
+		}
+		if n, _ := b.Flush(); n.Icon != tt.want {
+			t.Errorf("%s: icon %q, want %q", tt.name, n.Icon, tt.want)
+		}
+	}
+	b := newBatcher()
+	b.Add(failed("A", "x", time.Minute), t0)
+	b.Flush()
+	b.Add(recovered("A"), t0)
+	if n, _ := b.Flush(); n.Icon != assets.Healthy {
+		t.Errorf("recovery: icon %q, want healthy", n.Icon)
 	}
 }
