@@ -129,11 +129,11 @@ func parseFlags(name string, args []string, stderr io.Writer, want ...string) (f
 
 // loadConfig finds and loads the configuration, printing every problem.
 func loadConfig(flagValue string, stderr io.Writer) (*config.Config, bool) {
-	path, tried, err := config.Discover(flagValue)
+	path, _, err := config.Discover(flagValue)
 	if err != nil {
 		fmt.Fprintf(stderr, "ccbalancer: %v\n", err)
 		if errors.Is(err, config.ErrNotFound) {
-			fmt.Fprintf(stderr, "  looked in: %s\n  create one with `ccbalancer init`, or try `ccbalancer demo` (no keys needed)\n", strings.Join(tried, ", "))
+			fmt.Fprintln(stderr, "  create one with `ccbalancer init`, or try `ccbalancer demo` (no keys needed)")
 		}
 		return nil, false
 	}
