@@ -3,6 +3,7 @@ package openai
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 )
 
 // chatChunk is one chat.completion.chunk of a stream. The non-streaming
@@ -26,7 +27,7 @@ type chunkChoice struct {
 // reasoning_content (DeepSeek, vLLM, llama.cpp) or reasoning (OpenRouter,
 // Ollama); tool calls as tool_calls or, from old servers, function_call.
 type chunkDelta struct {
-	Content          *string         `json:"content"`
+	Content          chunkContent    `json:"content"`
 	ReasoningContent *string         `json:"reasoning_content"`
 	Reasoning        json.RawMessage `json:"reasoning"`
 	Refusal          *string         `json:"refusal"`
@@ -93,4 +94,62 @@ func (u *chatUsage) cached() int {
 		return u.PromptTokensDetails.CachedTokens
 	}
 	return u.PromptCacheHitTokens
+}
+
+// chunkContent is a delta's or message's content: a string, or (Mistral's
+// reasoning models) an array of parts, text and thinking.
+type chunkContent struct {
+	Text     string
+	Thinking string
+}
+
+func (c *chunkContent) UnmarshalJSON(data []byte) error {
+	data = bytes.TrimSpace(data)
+	switch {
+	case len(data) == 0 || bytes.Equal(data, []byte("null")):
+		return nil
+	case data[0] == '"':
+		return json.Unmarshal(data, &c.Text)
+	}
+	var parts []struct {
+		Type     string          `json:"type"`
+		Text     string          `json:"text"`
+		Thinking json.RawMessage `json:"thinking"`
+	}
+	if err := json.Unmarshal(data, &parts); err != nil {
+		return err
+	}
+	for _, p := range parts {
+		switch p.Type {
+		case "text":
+			c.Text += p.Text
+		case "thinking":
+			c.Thinking += partsText(p.Thinking)
+		}
+	}
+	return nil
+}
+
+// partsText returns the text of a string, or of an array of text parts.
+func partsText(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return ""
+	}
+	if raw[0] == '"' {
+		var s string
+		_ = json.Unmarshal(raw, &s) // a bad string reads as empty
+		return s
+	}
+	var parts []struct {
+		Text string `json:"text"`
+	}
+	if json.Unmarshal(raw, &parts) != nil {
+		return ""
+	}
+	var sb strings.Builder
+	for _, p := range parts {
+		sb.WriteString(p.Text)
+	}
+	return sb.String()
 }

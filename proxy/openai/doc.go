@@ -13,6 +13,8 @@
 //     reasoning (OpenRouter, Ollama), and becomes a thinking block, which
 //     goes back in later requests as reasoning_content (DeepSeek's thinking
 //     mode answers 400 without it after tool calls);
+//   - content may be an array of text and thinking parts (Mistral's
+//     reasoning models) rather than a string;
 //   - usage arrives in a final chunk with no choices (OpenAI, vLLM with
 //     include_usage), in the finish chunk (DeepSeek, llama.cpp), or in a
 //     chunk after finish_reason (OpenRouter); cached prompt tokens are

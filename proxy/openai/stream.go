@@ -213,8 +213,11 @@ func (c *StreamConverter) delta(d *chunkDelta, whole bool) error {
 	if r := d.reasoning(); r != "" {
 		c.content(kindThinking, r)
 	}
-	if d.Content != nil && *d.Content != "" {
-		c.content(kindText, *d.Content)
+	if d.Content.Thinking != "" {
+		c.content(kindThinking, d.Content.Thinking)
+	}
+	if d.Content.Text != "" {
+		c.content(kindText, d.Content.Text)
 	}
 	if d.Refusal != nil && *d.Refusal != "" {
 		c.content(kindText, *d.Refusal)
