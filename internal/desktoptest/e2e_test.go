@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/godbus/dbus/v5"
 	"go.uber.org/goleak"
 
 	"github.com/ccbalancer/ccbalancer/assets"
@@ -342,5 +341,3 @@ func poll[T any](t *testing.T, timeout time.Duration, what string, get func() (T
 	t.Fatalf("waited %s for %s; last: %+v, %v", timeout, what, v, err)
 	return v, 0
 }
-
-func dbusEmpty() dbus.Variant { return dbus.MakeVariant("") }

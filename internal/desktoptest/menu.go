@@ -199,6 +199,19 @@ func (c *TrayItem) Click(id int32) error {
 	return nil
 }
 
+// Opened tells the item its menu was opened, as a panel does before showing it.
+func (c *TrayItem) Opened() error {
+	obj, err := c.menuObject()
+	if err != nil {
+		return err
+	}
+	call := obj.Call("com.canonical.dbusmenu.Event", 0, int32(0), "opened", dbus.MakeVariant(""), uint32(time.Now().Unix()))
+	if call.Err != nil {
+		return fmt.Errorf("opening the menu: %w", call.Err)
+	}
+	return nil
+}
+
 // Find returns the item reached by following labels from m, each matched as
 // a prefix ("Providers", "A:" ...).
 func (m MenuItem) Find(labels ...string) (MenuItem, bool) {

@@ -198,11 +198,19 @@ Quit
 			t.Errorf("GET /providers after Retry now: %v", p)
 		}
 	}
-	// Counters are refreshed when the menu opens.
-	if err := item.conn.Object(itemAddr.Service, "/StatusNotifierItem/menu").Call("com.canonical.dbusmenu.Event", 0, int32(0), "opened", dbusEmpty(), uint32(0)).Err; err != nil {
+	// A success publishes no event; the counters are refreshed when the menu opens.
+	if code, by := in.message(); code != 200 || by != "A" {
+		t.Fatalf("request after Retry now: %d from %q, want 200 from A", code, by)
+	}
+	time.Sleep(200 * time.Millisecond)
+	m, _ = item.Layout()
+	if _, ok := m.Find("Providers", "A:", "Requests: 1 served, 1 failed"); !ok {
+		t.Fatalf("A's counter changed before the menu opened:\n%s", m.Outline())
+	}
+	if err := item.Opened(); err != nil {
 		t.Fatal(err)
 	}
-	waitMenu("B's counter", has("Providers", "B:", "Requests: 2 served"))
+	waitMenu("A's counter", has("Providers", "A:", "Requests: 2 served, 1 failed"))
 
 	// The strategy changes live.
 	click("Strategy", "Round robin")
@@ -291,7 +299,29 @@ func TestHeadlessWithoutBus(t *testing.T) {
 	if code := in.waitExit(15 * time.Second); code != 0 {
 		t.Errorf("exit code after SIGTERM = %d, want 0", code)
 	}
-	if strings.Contains(in.out.String(), "panic") {
-		t.Errorf("output mentions a panic:\n%s", in.out.String())
+	if out := in.out.String(); strings.Contains(out, "panic") || strings.Contains(out, "tray ready") {
+		t.Errorf("headless output mentions a panic or a tray:\n%s", out)
+	}
+}
+
+// TestTrayExitsOnSIGTERM: with a tray up, SIGTERM stops the proxy and the
+// process exits 0.
+func TestTrayExitsOnSIGTERM(t *testing.T) {
+	bus := StartBus(t)
+	watcher := StartWatcher(t, bus)
+	StartNotifications(t, bus)
+	a, b := newUpstream(t, "A"), newUpstream(t, "B")
+	config, addr := writeConfig(t, t.TempDir(), a, b)
+	in := startInstance(t, config, addr, []string{"DBUS_SESSION_BUS_ADDRESS=" + bus.Address})
+	watcher.WaitItem(t, 20*time.Second)
+	in.waitListening(10 * time.Second)
+	if err := in.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := in.waitExit(15 * time.Second); code != 0 {
+		t.Errorf("exit code after SIGTERM = %d, want 0", code)
+	}
+	if in.listening() {
+		t.Error("port still open after SIGTERM")
 	}
 }
