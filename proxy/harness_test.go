@@ -51,7 +51,7 @@ func testConfig(provs ...config.Provider) *config.Config {
 
 // env is a proxy in front of fake upstreams, all on loopback.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *Server
 	front  *httptest.Server
 	client *http.Client
@@ -64,6 +64,10 @@ type upSpec struct {
 }
 
 func newEnv(t *testing.T, tweak func(*config.Config), specs ...upSpec) *env {
+	return newEnvTB(t, tweak, specs...)
+}
+
+func newEnvTB(t testing.TB, tweak func(*config.Config), specs ...upSpec) *env {
 	t.Helper()
 	e := &env{t: t, ups: map[string]*fake.Upstream{}}
 	var provs []config.Provider
@@ -179,7 +183,9 @@ func (e *env) providers() map[string]provJSON {
 }
 
 // refusedURL is a loopback address nothing listens on.
-func refusedURL(t *testing.T) string {
+func refusedURL(t *testing.T) string { return refusedURLB(t) }
+
+func refusedURLB(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
