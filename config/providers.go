@@ -113,6 +113,8 @@ func (p *parser) provider(n *yaml.Node, field string, lm *legacyModels) (Provide
 			pr.Enabled, _ = p.boolean(kv.value, f)
 		case "proxy":
 			proxyN = kv.value
+		case "reasoning":
+			pr.Reasoning, _ = p.boolean(kv.value, f)
 		case "headers":
 			headersN = kv.value
 		case "big_model":

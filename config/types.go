@@ -103,6 +103,9 @@ type Provider struct {
 	// Headers are extra headers sent upstream on every request (e.g. OpenRouter's
 	// HTTP-Referer and X-Title).
 	Headers map[string]string
+	// Reasoning says an openai provider accepts reasoning settings
+	// (reasoning_effort); without it a request's thinking setting is dropped.
+	Reasoning bool
 	// Line is the line of the provider's entry in the file, for messages.
 	Line int
 }
