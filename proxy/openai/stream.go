@@ -30,8 +30,10 @@ import (
 // with a warning, where the model can see what went wrong. A tool call's
 // content_block_start is sent as soon as its name is known. Fragments that
 // arrive before the id and name are kept. Parallel tool calls are told apart
-// by their index; a fragment for a call whose block was already closed
-// (calls interleaved with each other) is an error.
+// by their index. A server that interleaves the fragments of parallel calls
+// is served too: a call that starts while the open call's arguments are
+// still incomplete waits until they are whole. A fragment for a call whose
+// block was already closed is an error.
 //
 // A StreamConverter is not safe for concurrent use.
 type StreamConverter struct {
@@ -55,6 +57,7 @@ type StreamConverter struct {
 	tools    map[int]*toolCall // by upstream tool-call index
 	lastTool int               // upstream index of the latest tool call
 	newTool  int               // next index for tool calls that carry none
+	pending  []*toolCall       // named calls waiting to open, in arrival order
 	usedIDs  map[string]bool
 	hasTools bool // a tool_use block was emitted
 
@@ -80,6 +83,7 @@ type toolCall struct {
 	name    string
 	args    []byte
 	started bool
+	pending bool // named, waiting for the open call to complete
 	closed  bool
 }
 
@@ -203,7 +207,7 @@ func (c *StreamConverter) chunk(chunk *chatChunk, whole bool) ([]anthropic.Event
 			}
 			c.finish = *ch.FinishReason
 			c.sawFinish = true
-			c.closeOpen()
+			c.closeAll()
 		}
 	}
 	return c.events, nil
@@ -267,7 +271,7 @@ func (c *StreamConverter) toolIndex(tc *chunkToolCall, pos int, whole bool) int 
 // content adds text or thinking, opening a block of that kind if needed.
 func (c *StreamConverter) content(kind blockKind, s string) {
 	if c.open != kind {
-		c.closeOpen()
+		c.closeAll()
 		block := anthropic.ContentBlock{Type: anthropic.BlockText}
 		if kind == kindThinking {
 			block.Type = anthropic.BlockThinking
@@ -299,23 +303,60 @@ func (c *StreamConverter) toolDelta(idx int, id, name, args string) error {
 	}
 	if args != "" {
 		if t.closed {
-			return fmt.Errorf("tool call %d: arguments arrived after its block was closed (interleaved tool calls)", idx)
+			return fmt.Errorf("tool call %d: arguments arrived after its block was closed", idx)
 		}
 		t.args = append(t.args, args...)
 	}
-	if !t.started && t.name != "" {
+	switch {
+	case t.started || t.name == "" || t.pending:
+	case c.open == kindTool && !argsComplete(c.openTool):
+		// Another call starts while the open one's arguments are still
+		// incomplete: the server interleaves calls. Closing the open block
+		// now would cut its arguments, so this call waits its turn.
+		t.pending = true
+		c.pending = append(c.pending, t)
+	default:
 		c.closeOpen()
-		t.started = true
-		c.hasTools = true
-		c.openBlock(kindTool, anthropic.ContentBlock{
-			Type:  anthropic.BlockToolUse,
-			ID:    c.toolID(t.id),
-			Name:  t.name,
-			Input: json.RawMessage("{}"),
-		})
-		c.openTool = t
+		c.startTool(t)
+	}
+	// The open call is complete and others are waiting: let them in.
+	for len(c.pending) > 0 && c.open == kindTool && argsComplete(c.openTool) {
+		c.closeOpen()
+		next := c.pending[0]
+		c.pending = c.pending[1:]
+		c.startTool(next)
 	}
 	return nil
+}
+
+func (c *StreamConverter) startTool(t *toolCall) {
+	t.started = true
+	t.pending = false
+	c.hasTools = true
+	c.openBlock(kindTool, anthropic.ContentBlock{
+		Type:  anthropic.BlockToolUse,
+		ID:    c.toolID(t.id),
+		Name:  t.name,
+		Input: json.RawMessage("{}"),
+	})
+	c.openTool = t
+}
+
+// argsComplete reports whether a call's arguments so far form a whole JSON
+// value, so that its block may close.
+func argsComplete(t *toolCall) bool {
+	return len(bytes.TrimSpace(t.args)) > 0 && json.Valid(t.args)
+}
+
+// closeAll closes the open block and runs any waiting tool calls through
+// theirs, before content of another kind or the end of the message.
+func (c *StreamConverter) closeAll() {
+	c.closeOpen()
+	for _, t := range c.pending {
+		c.startTool(t)
+		c.closeOpen()
+	}
+	c.pending = nil
 }
 
 // toolID returns a unique Anthropic-form id for an upstream tool-call id.
@@ -406,7 +447,7 @@ func (c *StreamConverter) messageUsage(final bool) anthropic.Usage {
 
 // close ends the message: the open block, message_delta, message_stop.
 func (c *StreamConverter) close() ([]anthropic.Event, error) {
-	c.closeOpen()
+	c.closeAll()
 	unnamed := -1
 	for idx, t := range c.tools {
 		if !t.started && (unnamed < 0 || idx < unnamed) {
