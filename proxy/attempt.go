@@ -31,6 +31,9 @@ var clientOnly = map[string]bool{
 // attempt sends the request to one anthropic provider and, on success,
 // relays the response. committed reports whether any byte reached the client.
 func (s *Server) attempt(req *request, u *upstream, e config.RouteEntry) (committed bool, _ *attemptError) {
+	if u.cfg.Type == config.TypeOpenAI {
+		return s.attemptOpenAI(req, u, e)
+	}
 	set := req.st.cfg.Settings
 	body := req.body
 	if e.Model != "" && e.Model != config.Passthrough {
@@ -59,7 +62,7 @@ func (s *Server) attempt(req *request, u *upstream, e config.RouteEntry) (commit
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		errBody, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		ae := classifyStatus(resp.StatusCode, resp.Header, errBody, secret)
+		ae := classifyStatus(resp.StatusCode, resp.Header, anthropicErrorMessage(errBody), secret)
 		if ae.kind == failClient {
 			// The client's own fault (400, 413, 422, ...): returned as it is.
 			ae.reason = "client error relayed: " + ae.reason

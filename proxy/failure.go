@@ -32,6 +32,9 @@ const (
 	failNotFound
 	// failStream: the stream carried an error event, or ended without message_stop.
 	failStream
+	// failSkip: this entry cannot take the request (it cannot be converted
+	// for the provider): next entry, no cooldown.
+	failSkip
 )
 
 // attemptError is one failed attempt. reason is short, human and secret-free.
@@ -71,13 +74,24 @@ func classifyTransport(clientCtx, attemptCtx context.Context, err error, secret 
 	return &attemptError{kind: failConnect, reason: "connection failed: " + redact(err.Error(), secret), cooldown: true}
 }
 
-// classifyStatus decides what a non-2xx upstream status means.
-func classifyStatus(status int, header http.Header, body []byte, secret string) *attemptError {
+// anthropicErrorMessage is the message of an Anthropic error body, or a
+// short plain-text body, or "".
+func anthropicErrorMessage(body []byte) string {
+	if _, msg, ok := anthropic.ParseError(body); ok {
+		return msg
+	}
+	if t := strings.TrimSpace(string(body)); len(t) < 200 && !strings.ContainsAny(t, "<{") {
+		return t
+	}
+	return ""
+}
+
+// classifyStatus decides what a non-2xx upstream status means. msg is the
+// upstream's error message, if any.
+func classifyStatus(status int, header http.Header, msg string, secret string) *attemptError {
 	reason := "HTTP " + strconv.Itoa(status)
-	if _, msg, ok := anthropic.ParseError(body); ok && msg != "" {
+	if msg != "" {
 		reason += ": " + shorten(redact(msg, secret), 160)
-	} else if t := strings.TrimSpace(string(body)); t != "" && len(t) < 200 && !strings.ContainsAny(t, "<{") {
-		reason += ": " + redact(t, secret)
 	}
 	ae := &attemptError{status: status, reason: reason}
 	switch {

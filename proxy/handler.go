@@ -205,7 +205,9 @@ func (s *Server) failover(req *request, cands []config.RouteEntry) {
 			req.log.Info("request ended", slog.String("provider", e.Provider), slog.String("reason", aerr.reason))
 			return
 		}
-		s.recordFailure(e.Provider, aerr, req)
+		if aerr.kind != failSkip {
+			s.recordFailure(e.Provider, aerr, req)
+		}
 		if committed {
 			// Bytes already reached the client: the only honest end is an
 			// aborted connection, so the client retries (DESIGN.md 5.5).

@@ -49,6 +49,16 @@ func (rl *relay) read() ([]byte, error) {
 	return buf[:n], err
 }
 
+// Read reads the upstream body directly into p, resetting the idle timer,
+// for callers that parse the stream (the OpenAI conversion).
+func (rl *relay) Read(p []byte) (int, error) {
+	n, err := rl.resp.Body.Read(p)
+	if n > 0 {
+		rl.timer.Reset(rl.idle)
+	}
+	return n, err
+}
+
 // readErr classifies a failed read of the upstream body.
 func (rl *relay) readErr(err error, what string) *attemptError {
 	ae := classifyTransport(rl.req.r.Context(), rl.ctx, err, "")

@@ -1,0 +1,154 @@
+package fake
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ToolCall is a function call an OpenAI upstream answers with.
+type ToolCall struct {
+	ID, Name, Arguments string
+}
+
+// ChatReply describes one Chat Completions answer.
+type ChatReply struct {
+	Status    int // non-zero: an OpenAI-style error with this status
+	Message   string
+	Text      string
+	ToolCalls []ToolCall
+	// Cut ends a stream after the first content chunk without [DONE].
+	Cut bool
+}
+
+// OpenAI is a fake Chat Completions upstream speaking the real wire format:
+// chat.completion objects, and chat.completion.chunk SSE streams with
+// fragmented tool-call arguments, a usage-only final chunk and [DONE].
+type OpenAI struct {
+	Name string
+
+	mu       sync.Mutex
+	script   func(n int, req map[string]any) ChatReply
+	requests []Request
+	n        atomic.Int64
+}
+
+// NewOpenAI returns an upstream that answers with a short text.
+func NewOpenAI(name string) *OpenAI {
+	return &OpenAI{Name: name, script: func(int, map[string]any) ChatReply { return ChatReply{} }}
+}
+
+// SetScript sets how request n (from 1) is answered; req is the decoded body.
+func (u *OpenAI) SetScript(f func(n int, req map[string]any) ChatReply) {
+	u.mu.Lock()
+	u.script = f
+	u.mu.Unlock()
+}
+
+// Requests returns copies of the requests received so far.
+func (u *OpenAI) Requests() []Request {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]Request(nil), u.requests...)
+}
+
+// Count returns how many requests arrived.
+func (u *OpenAI) Count() int { return int(u.n.Load()) }
+
+func (u *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	n := int(u.n.Add(1))
+	u.mu.Lock()
+	u.requests = append(u.requests, Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Body: body})
+	script := u.script
+	u.mu.Unlock()
+	if !strings.HasSuffix(r.URL.Path, "/chat/completions") {
+		openaiError(w, 404, "Unknown path "+r.URL.Path)
+		return
+	}
+	var req map[string]any
+	if err := json.Unmarshal(body, &req); err != nil {
+		openaiError(w, 400, "We could not parse the JSON body of your request.")
+		return
+	}
+	rep := script(n, req)
+	if rep.Status != 0 {
+		openaiError(w, rep.Status, rep.Message)
+		return
+	}
+	if rep.Text == "" && len(rep.ToolCalls) == 0 {
+		rep.Text = fmt.Sprintf("Hello from %s.", u.Name)
+	}
+	model, _ := req["model"].(string)
+	id := fmt.Sprintf("chatcmpl-%s-%d", strings.ToLower(u.Name), n)
+	finish := "stop"
+	if len(rep.ToolCalls) > 0 {
+		finish = "tool_calls"
+	}
+	if stream, _ := req["stream"].(bool); !stream {
+		msg := map[string]any{"role": "assistant", "content": nil}
+		if rep.Text != "" {
+			msg["content"] = rep.Text
+		}
+		if len(rep.ToolCalls) > 0 {
+			var tcs []any
+			for _, tc := range rep.ToolCalls {
+				tcs = append(tcs, map[string]any{"id": tc.ID, "type": "function", "function": map[string]any{"name": tc.Name, "arguments": tc.Arguments}})
+			}
+			msg["tool_calls"] = tcs
+		}
+		b, _ := json.Marshal(map[string]any{
+			"id": id, "object": "chat.completion", "created": time.Now().Unix(), "model": model,
+			"choices": []any{map[string]any{"index": 0, "message": msg, "finish_reason": finish}},
+			"usage":   map[string]any{"prompt_tokens": 20, "completion_tokens": 7, "total_tokens": 27},
+		})
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(b)
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	rc := http.NewResponseController(w)
+	chunk := func(delta map[string]any, finish any) {
+		b, _ := json.Marshal(map[string]any{
+			"id": id, "object": "chat.completion.chunk", "created": time.Now().Unix(), "model": model,
+			"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}},
+		})
+		fmt.Fprintf(w, "data: %s\n\n", b)
+		rc.Flush()
+	}
+	chunk(map[string]any{"role": "assistant", "content": ""}, nil)
+	for i, part := range split(rep.Text, 3) {
+		if rep.Text == "" {
+			break
+		}
+		chunk(map[string]any{"content": part}, nil)
+		if rep.Cut && i == 0 {
+			return
+		}
+	}
+	for i, tc := range rep.ToolCalls {
+		chunk(map[string]any{"tool_calls": []any{map[string]any{"index": i, "id": tc.ID, "type": "function", "function": map[string]any{"name": tc.Name, "arguments": ""}}}}, nil)
+		for _, frag := range split(tc.Arguments, 3) {
+			chunk(map[string]any{"tool_calls": []any{map[string]any{"index": i, "function": map[string]any{"arguments": frag}}}}, nil)
+		}
+	}
+	chunk(map[string]any{}, finish)
+	b, _ := json.Marshal(map[string]any{"id": id, "object": "chat.completion.chunk", "created": time.Now().Unix(), "model": model,
+		"choices": []any{}, "usage": map[string]any{"prompt_tokens": 20, "completion_tokens": 7, "total_tokens": 27}})
+	fmt.Fprintf(w, "data: %s\n\ndata: [DONE]\n\n", b)
+}
+
+func openaiError(w http.ResponseWriter, status int, msg string) {
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": "server_error", "code": nil}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+}
