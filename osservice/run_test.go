@@ -5,8 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"os"
-	"syscall"
 	"testing"
 
 	"github.com/kardianos/service"
@@ -16,21 +14,6 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-// TestRunEndsOnSIGTERM: outside a service manager, SIGTERM ends ctx and Run
-// returns run's result.
-func TestRunEndsOnSIGTERM(t *testing.T) {
-	err := Run(discard, func(ctx context.Context) error {
-		if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
-			return err
-		}
-		<-ctx.Done()
-		return errors.New("stopped")
-	})
-	if err == nil || err.Error() != "stopped" {
-		t.Errorf("Run = %v, want run's error", err)
-	}
-}
 
 // stopRecorder is a service.Service that only records Stop requests.
 type stopRecorder struct {
