@@ -35,9 +35,13 @@ func (s *Server) attempt(req *request, u *upstream, e config.RouteEntry) (commit
 		return s.attemptOpenAI(req, u, e)
 	}
 	set := req.st.cfg.Settings
-	body := req.body
+	body := anthropic.StripUnsignedThinking(req.body, req.fields)
 	if e.Model != "" && e.Model != config.Passthrough {
-		body = anthropic.RewriteModel(body, req.fields, e.Model)
+		f := req.fields
+		if len(body) != len(req.body) {
+			f, _ = anthropic.Peek(body)
+		}
+		body = anthropic.RewriteModel(body, f, e.Model)
 	}
 	ctx, cancel := context.WithCancelCause(req.r.Context())
 	defer cancel(nil)

@@ -215,3 +215,20 @@ func TestCountTokensIsLocal(t *testing.T) {
 		t.Error("count_tokens reached a provider")
 	}
 }
+
+// TestUnsignedThinkingStripped: thinking produced by an OpenAI-compatible
+// provider has no signature; after a failover to an Anthropic provider those
+// blocks are removed (Anthropic would reject them), and nothing else changes.
+func TestUnsignedThinkingStripped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *config.Config) { c.Routes[0].Entries[0].Model = "mapped-model" }, ups("A")...)
+	body := `{"model":"claude-sonnet-5","messages":[{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"thinking","thinking":"hmm","signature":""},{"type":"text","text":"a"}]},{"role":"user","content":"more"}],"stream":false}`
+	resp := e.post("/v1/messages", []byte(body), nil)
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	got := string(e.ups["A"].Requests()[0].Body)
+	want := `{"model":"mapped-model","messages":[{"role":"user","content":"q"},{"content":[{"type":"text","text":"a"}],"role":"assistant"},{"role":"user","content":"more"}],"stream":false}`
+	if got != want {
+		t.Fatalf("forwarded\n%s\nwant\n%s", got, want)
+	}
+}

@@ -91,6 +91,8 @@ type Fields struct {
 	HasModel             bool
 	Stream               bool
 	HasMessages          bool
+	// MessagesStart and MessagesEnd delimit the messages array in the body.
+	MessagesStart, MessagesEnd int
 }
 
 // SyntaxError is a malformed request body.
@@ -147,6 +149,7 @@ func Peek(body []byte) (Fields, error) {
 			f.Stream = string(v) == "true"
 		case "messages":
 			f.HasMessages = len(v) > 0 && v[0] == '['
+			f.MessagesStart, f.MessagesEnd = vs, s.i
 		}
 		s.ws()
 		if s.eat(',') {

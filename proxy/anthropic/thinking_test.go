@@ -1,0 +1,42 @@
+package anthropic
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestStripUnsignedThinking(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, body string
+		want       string // "" means: unchanged
+	}{
+		{"no thinking", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`, ""},
+		{"signed thinking kept", `{"model":"m","messages":[{"role":"assistant","content":[{"type":"thinking","thinking":"x","signature":"EqQB"},{"type":"text","text":"a"}]}]}`, ""},
+		{"unsigned thinking removed",
+			`{"model":"m","messages":[{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"thinking","thinking":"x","signature":""},{"type":"text","text":"a"}]}],"stream":true}`,
+			`{"model":"m","messages":[{"role":"user","content":"q"},{"content":[{"type":"text","text":"a"}],"role":"assistant"}],"stream":true}`},
+		{"only thinking left as it is", `{"model":"m","messages":[{"role":"assistant","content":[{"type":"thinking","thinking":"x","signature":""}]}]}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f, err := Peek([]byte(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := string(StripUnsignedThinking([]byte(tt.body), f))
+			want := tt.want
+			if want == "" {
+				want = tt.body
+			}
+			if got != want {
+				t.Fatalf("got  %s\nwant %s", got, want)
+			}
+			if !json.Valid([]byte(got)) || (tt.want != "" && strings.Contains(got, `"signature":""`)) {
+				t.Fatalf("bad output %s", got)
+			}
+		})
+	}
+}
