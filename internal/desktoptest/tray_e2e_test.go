@@ -255,6 +255,33 @@ Quit
 		t.Errorf("copy notification = %q / %q", got[2].Summary, got[2].Body)
 	}
 
+	// A reload that adds a provider rebuilds the menu; its items still work.
+	orig, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withC := strings.Replace(string(orig), "model_routes:", `  - {name: C, type: anthropic, base_url: "`+b.URL+`", auth_type: api_key, auth_value: "k3"}
+model_routes:`, 1)
+	if err := os.WriteFile(config, []byte(withC), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	click("Reload configuration")
+	m, _ = waitMenu("provider C", has("Providers", "C: healthy", "Retry now"))
+	if got := m.Outline(); !strings.Contains(got, "Providers >\n  A: healthy >\n") || !strings.Contains(got, "  C: healthy >\n    Type: anthropic at "+b.URL+" (disabled)\n") {
+		t.Errorf("menu after adding C:\n%s", got)
+	}
+	if s, _ := m.Find("3/3 providers healthy"); s.Label == "" {
+		t.Errorf("status line after adding C:\n%s", m.Outline())
+	}
+	click("Strategy", "Random")
+	waitMenu("random checked after the rebuild", func(m MenuItem) bool {
+		it, ok := m.Find("Strategy", "Random")
+		return ok && it.Checked
+	})
+	if s := in.providers()["selection_strategy"]; s != "random" {
+		t.Errorf("GET /providers selection_strategy = %v after clicking a rebuilt item, want random", s)
+	}
+
 	// A broken config file: reload fails, the old config serves, one notice.
 	if err := os.WriteFile(config, []byte("providers: [\n"), 0o600); err != nil {
 		t.Fatal(err)
