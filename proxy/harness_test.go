@@ -252,3 +252,7 @@ func contextWithCancel(r *http.Request) (*http.Request, func()) {
 	ctx, cancel := context.WithCancel(r.Context())
 	return r.WithContext(ctx), cancel
 }
+
+func configProvider(name, url string) config.Provider {
+	return config.Provider{Name: name, BaseURL: url}
+}
