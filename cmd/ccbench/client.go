@@ -112,6 +112,7 @@ func runWindow(ctx context.Context, c *http.Client, url string, sc scenario, con
 	type part struct {
 		lat, ttfb []time.Duration
 		errs      errorCounts
+		bunched   int
 	}
 	parts := make([]part, conc)
 	var wg sync.WaitGroup
@@ -132,6 +133,9 @@ func runWindow(ctx context.Context, c *http.Client, url string, sc scenario, con
 				case outcomeOK:
 					p.lat = append(p.lat, lat)
 					p.ttfb = append(p.ttfb, ttfb)
+					if bunched(sc, lat, ttfb) {
+						p.bunched++
+					}
 				case outcomeStatus:
 					p.errs.Status++
 				case outcomeTransport:
@@ -150,9 +154,21 @@ func runWindow(ctx context.Context, c *http.Client, url string, sc scenario, con
 		w.Latency = append(w.Latency, p.lat...)
 		w.TTFB = append(w.TTFB, p.ttfb...)
 		w.Errors.add(p.errs)
+		w.Bunched += p.bunched
 	}
 	w.Requests = len(w.Latency)
 	slices.Sort(w.Latency)
 	slices.Sort(w.TTFB)
 	return w
+}
+
+// bunched reports whether a stream's events reached the client in a burst: the
+// upstream spends (events-1)*gap producing them, so a proxy that forwards each
+// event as it arrives spreads them over about that long after the first byte. One
+// that buffers delivers them in much less.
+func bunched(sc scenario, lat, ttfb time.Duration) bool {
+	if !sc.Stream || sc.Gap <= 0 || sc.Events < 2 {
+		return false
+	}
+	return lat-ttfb < time.Duration(sc.Events-1)*sc.Gap/2
 }

@@ -74,3 +74,24 @@ func TestBareForwards(t *testing.T) {
 		}
 	}
 }
+
+// TestBunched checks the detection of a proxy that buffers a stream.
+func TestBunched(t *testing.T) {
+	sc := scenario{Stream: true, Events: 21, Gap: time.Millisecond} // 20 ms of production
+	tests := []struct {
+		lat, ttfb time.Duration
+		want      bool
+	}{
+		{21 * time.Millisecond, time.Millisecond, false},
+		{12 * time.Millisecond, 1 * time.Millisecond, false},
+		{21 * time.Millisecond, 20 * time.Millisecond, true},
+	}
+	for _, tt := range tests {
+		if got := bunched(sc, tt.lat, tt.ttfb); got != tt.want {
+			t.Errorf("bunched(lat %v, ttfb %v) = %v, want %v", tt.lat, tt.ttfb, got, tt.want)
+		}
+	}
+	if bunched(scenario{Stream: true, Events: 21}, time.Millisecond, time.Millisecond) {
+		t.Errorf("a stream without a gap cannot be judged bunched")
+	}
+}

@@ -21,6 +21,7 @@ type cellStat struct {
 	Errors    errorCounts // summed over rounds
 	CPUPerReq time.Duration
 	PeakRSS   int64 // max over rounds
+	Bunched   int   // summed over rounds
 	HasDirect bool
 }
 
@@ -56,6 +57,7 @@ func (c cell) stat(name string) cellStat {
 			cpu = append(cpu, w.CPUPerRequest())
 		}
 		s.Errors.add(w.Errors)
+		s.Bunched += w.Bunched
 		s.PeakRSS = max(s.PeakRSS, w.PeakRSS)
 	}
 	s.RPS, s.VsBare = median(rps), median(ratio)
@@ -142,6 +144,7 @@ func renderReport(r *results) string {
 	}
 	p("- %d rounds of %s windows per target in alternation (%s), %s warm-up; bodies: %s; pinning: %s\n",
 		f.rounds, f.window, strings.Join(r.Targets, " → "), f.warmup, strings.Join(sizes, ", "), pin)
+	p("- a stream counts as *bunched* when its events reached the client in less than half the time the upstream spent producing them (buffering)\n")
 	p("- latency is to the last byte; TTFB to the first body byte; `+… vs DIRECT` and `vs BARE` are per-round differences/ratios, median over rounds; CPU/req is the proxy process's utime+stime per request (10 ms tick)\n\n")
 
 	p("| scenario | conc | target | req/s | vs BARE | p50 | p99 | +p50 vs DIRECT | TTFB p50 | +TTFB vs DIRECT | errors | CPU/req | peak RSS |\n")
@@ -169,8 +172,12 @@ func renderReport(r *results) string {
 			if s.CPUPerReq > 0 {
 				cpu = fmtDur(s.CPUPerReq)
 			}
+			errs := fmtErrors(s.Errors)
+			if s.Bunched > 0 {
+				errs += fmt.Sprintf(" (%d bunched)", s.Bunched)
+			}
 			p("| %s | %d | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c.Scenario, c.Conc, name,
-				s.RPS, vsBare, fmtDur(s.P50), fmtDur(s.P99), added, ttfb, addedTTFB, fmtErrors(s.Errors), cpu, mib(s.PeakRSS))
+				s.RPS, vsBare, fmtDur(s.P50), fmtDur(s.P99), added, ttfb, addedTTFB, errs, cpu, mib(s.PeakRSS))
 		}
 	}
 
@@ -265,6 +272,19 @@ func renderTargets(r *results) string {
 		cs, bs := c.stat(ccb), c.stat(nameBare)
 		row(fmt.Sprintf("added TTFB %s c=%d within 200 µs of BARE's", c.Scenario, c.Conc),
 			fmt.Sprintf("%s vs BARE %s", fmtAdded(cs.AddedTTFB), fmtAdded(bs.AddedTTFB)), cs.AddedTTFB-bs.AddedTTFB <= 200*time.Microsecond)
+	}
+	streams, bunchedStreams := 0, 0
+	for _, c := range r.Cells {
+		if strings.HasPrefix(c.Scenario, "stream") {
+			s := c.stat(ccb)
+			for _, w := range c.Windows[ccb] {
+				streams += w.Requests
+			}
+			bunchedStreams += s.Bunched
+		}
+	}
+	if streams > 0 {
+		row("every event forwarded as it arrives", fmt.Sprintf("%d of %d streams bunched", bunchedStreams, streams), bunchedStreams == 0)
 	}
 	if w, ok := r.Soak[ccb]; ok {
 		n := w.Requests + w.Errors.Total()

@@ -59,6 +59,7 @@ type window struct {
 	TTFB     []time.Duration // first body byte, successful requests, sorted
 	CPU      time.Duration   // user+system time of the target's process, 0 if unknown
 	PeakRSS  int64           // bytes, the process's high-water mark during the window, 0 if unknown
+	Bunched  int             // complete streams whose events arrived in a burst (see bunched)
 }
 
 // RPS is successful requests per second.
