@@ -56,8 +56,10 @@ type Server struct {
 
 	mu      sync.Mutex // guards the listener lifecycle below
 	srv     *http.Server
-	ln      net.Listener
 	serveWG sync.WaitGroup
+	// bound is the listener's address while running ("" when stopped); read
+	// without the lock so snapshots never wait for a graceful stop.
+	bound atomic.Pointer[string]
 
 	reqSeq   atomic.Uint64
 	inFlight atomic.Int64
@@ -141,7 +143,9 @@ func (s *Server) Start() error {
 		IdleTimeout:       5 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
-	s.srv, s.ln = srv, ln
+	s.srv = srv
+	bound := ln.Addr().String()
+	s.bound.Store(&bound)
 	s.serveWG.Add(1)
 	go func() {
 		defer s.serveWG.Done()
@@ -163,13 +167,14 @@ func (s *Server) Stop(ctx context.Context) error {
 	if s.srv == nil {
 		return nil
 	}
+	s.bound.Store(nil)
 	err := s.srv.Shutdown(ctx)
 	if err != nil {
 		s.log.Warn("grace period over, aborting in-flight requests", slog.Int64("in_flight", s.inFlight.Load()))
 		err = s.srv.Close()
 	}
 	s.serveWG.Wait()
-	s.srv, s.ln = nil, nil
+	s.srv = nil
 	s.log.Info("proxy stopped")
 	s.bus.publish(Event{Kind: EventStopped, Time: time.Now()})
 	return err
@@ -189,18 +194,12 @@ func (s *Server) Close() error {
 }
 
 // Running reports whether the listener is open.
-func (s *Server) Running() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.srv != nil
-}
+func (s *Server) Running() bool { return s.bound.Load() != nil }
 
 // Addr returns the bound address while running, else the configured one.
 func (s *Server) Addr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln != nil {
-		return s.ln.Addr().String()
+	if b := s.bound.Load(); b != nil {
+		return *b
 	}
 	return s.configuredListen()
 }
