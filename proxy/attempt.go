@@ -51,16 +51,9 @@ func (s *Server) attempt(req *request, u *upstream, e config.RouteEntry) (commit
 	}
 	copyRequestHeaders(out.Header, req.r.Header)
 	secret := setAuth(out.Header, u.cfg, req.r.Header)
-	for k, v := range u.cfg.Headers {
-		out.Header.Set(k, v)
-	}
-
-	// First-byte timeout: our own timer, so the cause is known exactly.
-	timer := time.AfterFunc(set.RequestTimeout, func() { cancel(errFirstByteTimeout) })
-	resp, err := u.client.Do(out)
-	timer.Stop()
-	if err != nil {
-		return false, classifyTransport(req.r.Context(), ctx, err, secret)
+	resp, aerr := roundTrip(req, u, out, ctx, cancel, secret)
+	if aerr != nil {
+		return false, aerr
 	}
 	defer resp.Body.Close()
 
@@ -131,4 +124,20 @@ func writeHeader(w http.ResponseWriter, resp *http.Response, provider string, co
 	}
 	h.Set("X-Provider-Used", provider)
 	w.WriteHeader(resp.StatusCode)
+}
+
+// roundTrip sends out with the provider's extra headers, under the
+// first-byte timeout: our own timer, so the cause of a failure is known
+// exactly.
+func roundTrip(req *request, u *upstream, out *http.Request, ctx context.Context, cancel context.CancelCauseFunc, secret string) (*http.Response, *attemptError) {
+	for k, v := range u.cfg.Headers {
+		out.Header.Set(k, v)
+	}
+	timer := time.AfterFunc(req.st.cfg.Settings.RequestTimeout, func() { cancel(errFirstByteTimeout) })
+	resp, err := u.client.Do(out)
+	timer.Stop()
+	if err != nil {
+		return nil, classifyTransport(req.r.Context(), ctx, err, secret)
+	}
+	return resp, nil
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
@@ -56,15 +55,9 @@ func (s *Server) attemptOpenAI(req *request, u *upstream, e config.RouteEntry) (
 		out.Header.Del("X-Api-Key")
 		out.Header.Set("Authorization", "Bearer "+k)
 	}
-	for k, v := range u.cfg.Headers {
-		out.Header.Set(k, v)
-	}
-
-	timer := time.AfterFunc(set.RequestTimeout, func() { cancel(errFirstByteTimeout) })
-	resp, err := u.client.Do(out)
-	timer.Stop()
-	if err != nil {
-		return false, classifyTransport(req.r.Context(), ctx, err, secret)
+	resp, aerr := roundTrip(req, u, out, ctx, cancel, secret)
+	if aerr != nil {
+		return false, aerr
 	}
 	defer resp.Body.Close()
 
