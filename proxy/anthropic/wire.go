@@ -5,6 +5,7 @@ package anthropic
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -175,6 +176,17 @@ func RewriteModel(body []byte, f Fields, model string) []byte {
 	return append(out, body[f.ModelEnd:]...)
 }
 
+// RewriteModelParts is RewriteModel without the copy: the new body is the
+// concatenation of the three parts, which share body's memory. ok is false
+// when nothing needs rewriting.
+func RewriteModelParts(body []byte, f Fields, model string) (parts [3][]byte, ok bool) {
+	if !f.HasModel || f.Model == model {
+		return parts, false
+	}
+	q, _ := json.Marshal(model)
+	return [3][]byte{body[:f.ModelStart], q, body[f.ModelEnd:]}, true
+}
+
 // maxDepth bounds nesting so a hostile body cannot exhaust the stack.
 const maxDepth = 512
 
@@ -213,24 +225,35 @@ func (s *scanner) eat(c byte) bool {
 }
 
 // str scans a string starting at s.i and returns its span including quotes.
+// Strings are most of a request's bytes (prompts, tool results, schemas), so
+// the closing quote and backslashes are found with bytes.IndexByte
+// (vectorised), control characters are checked eight bytes at a time, and
+// the quote found is remembered across escapes so a string full of escapes
+// is still scanned once.
 func (s *scanner) str() (start, end int, err error) {
 	start = s.i
 	if !s.eat('"') {
 		return 0, 0, s.fail("expected a string")
 	}
+	quote := -1 // absolute index of the next unescaped-candidate quote
 	for {
-		j := bytes.IndexAny(s.b[s.i:], "\"\\")
-		if j < 0 {
-			s.i = len(s.b)
-			return 0, 0, s.fail("unterminated string")
-		}
-		for _, c := range s.b[s.i : s.i+j] {
-			if c < 0x20 {
-				return 0, 0, s.fail("control character in string")
+		if quote < s.i {
+			q := bytes.IndexByte(s.b[s.i:], '"')
+			if q < 0 {
+				s.i = len(s.b)
+				return 0, 0, s.fail("unterminated string")
 			}
+			quote = s.i + q
 		}
-		s.i += j
-		if s.b[s.i] == '"' {
+		span := s.b[s.i:quote]
+		if bs := bytes.IndexByte(span, '\\'); bs >= 0 {
+			span = span[:bs]
+		}
+		if hasControl(span) {
+			return 0, 0, s.fail("control character in string")
+		}
+		s.i += len(span)
+		if s.i == quote {
 			s.i++
 			return start, s.i, nil
 		}
@@ -255,6 +278,26 @@ func (s *scanner) str() (start, end int, err error) {
 			return 0, 0, s.fail("bad escape in string")
 		}
 	}
+}
+
+// hasControl reports whether b holds a byte below 0x20, eight bytes per step:
+// (x - 0x2020…20) &^ x & 0x8080…80 is non-zero exactly when some byte of x
+// is below 0x20.
+func hasControl(b []byte) bool {
+	const lo, hi = 0x2020202020202020, 0x8080808080808080
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		if (x-lo)&^x&hi != 0 {
+			return true
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c < 0x20 {
+			return true
+		}
+	}
+	return false
 }
 
 func isHex(c byte) bool {

@@ -128,3 +128,39 @@ func FuzzPeek(f *testing.F) {
 		}
 	})
 }
+
+func TestHasControl(t *testing.T) {
+	t.Parallel()
+	for i := 0; i < 256; i++ {
+		for pos := 0; pos < 19; pos++ {
+			b := []byte(strings.Repeat("a", 19))
+			b[pos] = byte(i)
+			if got, want := hasControl(b), i < 0x20; got != want {
+				t.Fatalf("hasControl with byte %#x at %d = %v", i, pos, got)
+			}
+		}
+	}
+}
+
+func TestPeekManyEscapes(t *testing.T) {
+	t.Parallel()
+	// A long string full of escapes, as tool results are, followed by the model.
+	body := `{"messages":[{"content":"` + strings.Repeat(`line\n\"q\"\\`, 20000) + `"}],"model":"m"}`
+	f, err := Peek([]byte(body))
+	if err != nil || f.Model != "m" {
+		t.Fatalf("Peek = %+v, %v", f, err)
+	}
+}
+
+func TestRewriteModelParts(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"model":"claude-sonnet-5","messages":[]}`)
+	f, _ := Peek(body)
+	parts, ok := RewriteModelParts(body, f, "other")
+	if !ok || string(bytes.Join(parts[:], nil)) != string(RewriteModel(body, f, "other")) {
+		t.Fatalf("parts %q, ok %v", parts, ok)
+	}
+	if _, ok := RewriteModelParts(body, f, "claude-sonnet-5"); ok {
+		t.Error("unchanged model reported a rewrite")
+	}
+}
