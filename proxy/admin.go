@@ -129,10 +129,11 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 // handleCountTokens counts locally: it never touches a provider, so IDE
 // integrations that call it many times at start cannot cool anything down.
 func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r, s.state.Load().cfg.Settings.MaxBodyBytes, s.log)
+	body, held, ok := readBody(w, r, s.state.Load().cfg.Settings.MaxBodyBytes, s.log)
 	if !ok {
 		return
 	}
+	defer held.release()
 	n, err := tokens.Count(body)
 	if err != nil {
 		status := http.StatusInternalServerError

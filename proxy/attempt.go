@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -35,23 +34,23 @@ func (s *Server) attempt(req *request, u *upstream, e config.RouteEntry) (commit
 		return s.attemptOpenAI(req, u, e)
 	}
 	set := req.st.cfg.Settings
-	body, f := req.body, req.fields
+	body, f, held := req.body, req.fields, req.held
 	if stripped := anthropic.StripUnsignedThinking(body, f); len(stripped) != len(body) {
-		body = stripped
+		body, held = stripped, nil
 		f, _ = anthropic.Peek(body)
 	}
 	ctx, cancel := context.WithCancelCause(req.r.Context())
 	defer cancel(nil)
-	out, err := http.NewRequestWithContext(ctx, http.MethodPost, u.endpoint(req.r.URL.Path, req.r.URL.RawQuery), bytes.NewReader(body))
+	out, err := http.NewRequestWithContext(ctx, http.MethodPost, u.endpoint(req.r.URL.Path, req.r.URL.RawQuery), nil)
 	if err != nil {
 		return false, &attemptError{kind: failConnect, reason: "building request: " + err.Error(), cooldown: true}
 	}
-	if e.Model != "" && e.Model != config.Passthrough {
-		if parts, ok := anthropic.RewriteModelParts(body, f, e.Model); ok {
-			// The mapped model is spliced in as the body is sent: no copy of
-			// a body that may be 100 KB or more.
-			setBodyParts(out, parts)
-		}
+	if parts, ok := anthropic.RewriteModelParts(body, f, e.Model); ok && e.Model != config.Passthrough && e.Model != "" {
+		// The mapped model is spliced in as the body is sent: no copy of a
+		// body that may be 100 KB or more.
+		setBody(out, held, parts[:]...)
+	} else {
+		setBody(out, held, body)
 	}
 	copyRequestHeaders(out.Header, req.r.Header)
 	secret := setAuth(out.Header, u.cfg, req.r.Header)
@@ -144,15 +143,4 @@ func roundTrip(req *request, u *upstream, out *http.Request, ctx context.Context
 		return nil, classifyTransport(req.r.Context(), ctx, err, secret)
 	}
 	return resp, nil
-}
-
-// setBodyParts makes out's body the concatenation of parts, replayable for
-// the transport's retries.
-func setBodyParts(out *http.Request, parts [3][]byte) {
-	open := func() io.ReadCloser {
-		return io.NopCloser(io.MultiReader(bytes.NewReader(parts[0]), bytes.NewReader(parts[1]), bytes.NewReader(parts[2])))
-	}
-	out.Body = open()
-	out.GetBody = func() (io.ReadCloser, error) { return open(), nil }
-	out.ContentLength = int64(len(parts[0]) + len(parts[1]) + len(parts[2]))
 }

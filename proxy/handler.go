@@ -2,9 +2,7 @@ package proxy
 
 import (
 	"crypto/subtle"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -125,6 +123,7 @@ type request struct {
 	w       http.ResponseWriter
 	r       *http.Request
 	body    []byte
+	held    *reqBody // the pooled buffer body lives in, if any
 	fields  anthropic.Fields
 	log     *slog.Logger
 	st      *state
@@ -139,10 +138,11 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 	id := s.newRequestID()
 	log := s.log.With(slog.String("request_id", id))
 
-	body, ok := readBody(w, r, st.cfg.Settings.MaxBodyBytes, log)
+	body, held, ok := readBody(w, r, st.cfg.Settings.MaxBodyBytes, log)
 	if !ok {
 		return
 	}
+	defer held.release()
 	f, err := anthropic.Peek(body)
 	if err != nil {
 		log.Info("bad request", slog.Any("err", err))
@@ -168,7 +168,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 			log.Warn("model matches no route; using the default route", slog.String("model", f.Model), slog.String("route", rt.Pattern))
 		}
 	}
-	req := &request{w: w, r: r, body: body, fields: f, log: log, st: st,
+	req := &request{w: w, r: r, body: body, held: held, fields: f, log: log, st: st,
 		session: r.Header.Get("X-Claude-Code-Session-Id"), start: time.Now()}
 	cands := s.selector.Order(rt, st.strategy, req.session, s.health)
 	if len(cands) == 0 {
@@ -247,41 +247,6 @@ func configName(c *config.Config) string {
 		return "the configuration"
 	}
 	return c.Path
-}
-
-// readBody reads the whole request body before anything is written: a
-// handler that writes before consuming its body has the body closed under it
-// (DESIGN.md 5.1). Sized allocation when the length is known.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64, log *slog.Logger) ([]byte, bool) {
-	if limit <= 0 {
-		limit = 32 << 20
-	}
-	if r.ContentLength > limit {
-		anthropic.WriteError(w, http.StatusRequestEntityTooLarge, anthropic.ErrRequestTooLarge,
-			fmt.Sprintf("request body of %d bytes exceeds the limit of %d bytes (settings.max_body_size)", r.ContentLength, limit))
-		return nil, false
-	}
-	rd := http.MaxBytesReader(w, r.Body, limit)
-	var body []byte
-	var err error
-	if r.ContentLength >= 0 {
-		body = make([]byte, r.ContentLength)
-		_, err = io.ReadFull(rd, body)
-	} else {
-		body, err = io.ReadAll(rd)
-	}
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			anthropic.WriteError(w, http.StatusRequestEntityTooLarge, anthropic.ErrRequestTooLarge,
-				fmt.Sprintf("request body exceeds the limit of %d bytes (settings.max_body_size)", limit))
-			return nil, false
-		}
-		log.Info("reading request body failed", slog.Any("err", err))
-		anthropic.WriteError(w, http.StatusBadRequest, anthropic.ErrInvalidRequest, "reading request body: "+err.Error())
-		return nil, false
-	}
-	return body, true
 }
 
 func (s *Server) newRequestID() string {
