@@ -195,7 +195,10 @@ func (s *Server) failover(req *request, cands []config.RouteEntry) {
 		if aerr == nil {
 			s.health.Succeeded(e.Provider, time.Since(t0))
 			s.selector.Served(req.session, e.Provider)
-			req.log.Info("request served", slog.String("provider", e.Provider), slog.String("model", req.fields.Model),
+			// Per-request lines are DEBUG, like an access log that is off by
+			// default: at INFO the log holds what changed (failovers,
+			// cooldowns, recoveries), and the tray and /providers count requests.
+			req.log.Debug("request served", slog.String("provider", e.Provider), slog.String("model", req.fields.Model),
 				slog.Bool("stream", req.fields.Stream), slog.Int("attempt", i+1), slog.Duration("took", time.Since(req.start)))
 			return
 		}
