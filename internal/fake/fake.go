@@ -55,10 +55,7 @@ type Request struct {
 type Upstream struct {
 	Name string
 
-	mu       sync.Mutex
-	script   func(n int, r *http.Request) Reply
-	requests []Request
-	n        atomic.Int64
+	recorder[func(n int, r *http.Request) Reply]
 	// Cancelled receives one value each time a request's context ends while
 	// the handler is still writing or waiting (the client went away).
 	Cancelled chan struct{}
@@ -66,38 +63,20 @@ type Upstream struct {
 
 // New returns an upstream that answers every request with OK.
 func New(name string) *Upstream {
-	return &Upstream{Name: name, Cancelled: make(chan struct{}, 1024),
-		script: func(int, *http.Request) Reply { return Reply{} }}
+	u := &Upstream{Name: name, Cancelled: make(chan struct{}, 1024)}
+	u.script = func(int, *http.Request) Reply { return Reply{} }
+	return u
 }
 
 // SetScript sets how request n (counted from 1) is answered.
-func (u *Upstream) SetScript(f func(n int, r *http.Request) Reply) {
-	u.mu.Lock()
-	u.script = f
-	u.mu.Unlock()
-}
+func (u *Upstream) SetScript(f func(n int, r *http.Request) Reply) { u.setScript(f) }
 
 // Always answers every request with rep.
 func (u *Upstream) Always(rep Reply) { u.SetScript(func(int, *http.Request) Reply { return rep }) }
 
-// Requests returns copies of the requests received so far.
-func (u *Upstream) Requests() []Request {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return append([]Request(nil), u.requests...)
-}
-
-// Count returns how many requests arrived.
-func (u *Upstream) Count() int { return int(u.n.Load()) }
-
 // ServeHTTP implements the Messages API.
 func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	n := int(u.n.Add(1))
-	u.mu.Lock()
-	u.requests = append(u.requests, Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Body: body})
-	script := u.script
-	u.mu.Unlock()
+	n, body, script := u.record(r)
 	if r.URL.Path != "/v1/messages" || r.Method != http.MethodPost {
 		writeError(w, http.StatusNotFound, "not_found_error", "no such endpoint "+r.URL.Path)
 		return
@@ -278,3 +257,39 @@ func errorType(status int) string {
 	}
 	return "api_error"
 }
+
+// recorder keeps what a fake upstream received and its script (S, a
+// function deciding each answer).
+type recorder[S any] struct {
+	mu       sync.Mutex
+	script   S
+	requests []Request
+	n        atomic.Int64
+}
+
+func (rc *recorder[S]) setScript(s S) {
+	rc.mu.Lock()
+	rc.script = s
+	rc.mu.Unlock()
+}
+
+// record reads and keeps one request; it returns its number (from 1), its
+// body and the script in force.
+func (rc *recorder[S]) record(r *http.Request) (int, []byte, S) {
+	body, _ := io.ReadAll(r.Body)
+	n := int(rc.n.Add(1))
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.requests = append(rc.requests, Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Body: body})
+	return n, body, rc.script
+}
+
+// Requests returns copies of the requests received so far.
+func (rc *recorder[S]) Requests() []Request {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]Request(nil), rc.requests...)
+}
+
+// Count returns how many requests arrived.
+func (rc *recorder[S]) Count() int { return int(rc.n.Load()) }

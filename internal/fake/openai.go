@@ -3,11 +3,8 @@ package fake
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -32,41 +29,22 @@ type ChatReply struct {
 type OpenAI struct {
 	Name string
 
-	mu       sync.Mutex
-	script   func(n int, req map[string]any) ChatReply
-	requests []Request
-	n        atomic.Int64
+	recorder[func(n int, req map[string]any) ChatReply]
 }
 
 // NewOpenAI returns an upstream that answers with a short text.
 func NewOpenAI(name string) *OpenAI {
-	return &OpenAI{Name: name, script: func(int, map[string]any) ChatReply { return ChatReply{} }}
+	u := &OpenAI{Name: name}
+	u.script = func(int, map[string]any) ChatReply { return ChatReply{} }
+	return u
 }
 
 // SetScript sets how request n (from 1) is answered; req is the decoded body.
-func (u *OpenAI) SetScript(f func(n int, req map[string]any) ChatReply) {
-	u.mu.Lock()
-	u.script = f
-	u.mu.Unlock()
-}
+func (u *OpenAI) SetScript(f func(n int, req map[string]any) ChatReply) { u.setScript(f) }
 
-// Requests returns copies of the requests received so far.
-func (u *OpenAI) Requests() []Request {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return append([]Request(nil), u.requests...)
-}
-
-// Count returns how many requests arrived.
-func (u *OpenAI) Count() int { return int(u.n.Load()) }
-
+// ServeHTTP implements Chat Completions.
 func (u *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	n := int(u.n.Add(1))
-	u.mu.Lock()
-	u.requests = append(u.requests, Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Body: body})
-	script := u.script
-	u.mu.Unlock()
+	n, body, script := u.record(r)
 	if !strings.HasSuffix(r.URL.Path, "/chat/completions") {
 		openaiError(w, 404, "Unknown path "+r.URL.Path)
 		return
