@@ -119,7 +119,7 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 		func(p ProviderStatus) float64 { return boolf(p.Healthy) })
 	metric("ccbalancer_provider_cooldown_seconds", "Seconds of cooldown left.", "gauge",
 		func(p ProviderStatus) float64 { return p.CooldownRemaining.Seconds() })
-	metric("ccbalancer_provider_latency_p50_seconds", "Median time to response headers over recent requests.", "gauge",
+	metric("ccbalancer_provider_latency_p50_seconds", "Median time to response headers over the last 256 requests.", "gauge",
 		func(p ProviderStatus) float64 { return p.LatencyP50.Seconds() })
 	fmt.Fprintf(&b, "# HELP ccbalancer_requests_in_flight Client requests being served.\n# TYPE ccbalancer_requests_in_flight gauge\nccbalancer_requests_in_flight %d\n", s.inFlight.Load())
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")

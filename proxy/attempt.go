@@ -136,9 +136,11 @@ func roundTrip(req *request, u *upstream, out *http.Request, ctx context.Context
 	for k, v := range u.cfg.Headers {
 		out.Header.Set(k, v)
 	}
+	start := time.Now()
 	timer := time.AfterFunc(req.st.cfg.Settings.RequestTimeout, func() { cancel(errFirstByteTimeout) })
 	resp, err := u.client.Do(out)
 	timer.Stop()
+	req.headersAfter = time.Since(start)
 	if err != nil {
 		return nil, classifyTransport(req.r.Context(), ctx, err, secret)
 	}

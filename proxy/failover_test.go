@@ -1,9 +1,9 @@
 package proxy
 
 import (
+	"fmt"
 	"io"
 	"net/http"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -20,12 +20,12 @@ func TestFailoverMatrix(t *testing.T) {
 	t.Parallel()
 	const cooldown = 300 * time.Millisecond
 	type want struct {
-		status    int    // what the client gets
-		servedBy  string // x-provider-used
-		cooldown  bool   // A cooling down afterwards
-		minCool   time.Duration
-		reason    string // in A's last_error
-		bCalls    int
+		status   int    // what the client gets
+		servedBy string // x-provider-used
+		cooldown bool   // A cooling down afterwards
+		minCool  time.Duration
+		reason   string // in A's last_error
+		bCalls   int
 	}
 	failover := func(reason string) want {
 		return want{status: 200, servedBy: "B", cooldown: true, reason: reason, bCalls: 1}

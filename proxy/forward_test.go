@@ -64,12 +64,12 @@ func TestForwardHeaders(t *testing.T) {
 				c.Providers[0].Headers = map[string]string{"X-Title": "ccbalancer"}
 			}, ups("A")...)
 			hdr := map[string]string{
-				"Anthropic-Beta":             "claude-code-20250219,interleaved-thinking-2025-05-14",
-				"X-Claude-Code-Session-Id":   "0b5d3a4e-session",
-				"User-Agent":                 "claude-cli/2.1.197 (external, sdk-cli)",
-				"X-Stainless-Retry-Count":    "0",
-				"Connection":                 "keep-alive, X-Hop",
-				"Accept-Encoding":            "gzip, deflate, br, zstd",
+				"Anthropic-Beta":           "claude-code-20250219,interleaved-thinking-2025-05-14",
+				"X-Claude-Code-Session-Id": "0b5d3a4e-session",
+				"User-Agent":               "claude-cli/2.1.197 (external, sdk-cli)",
+				"X-Stainless-Retry-Count":  "0",
+				"Connection":               "keep-alive, X-Hop",
+				"Accept-Encoding":          "gzip, deflate, br, zstd",
 			}
 			for k, v := range tt.clientHdr {
 				hdr[k] = v

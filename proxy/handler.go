@@ -129,6 +129,8 @@ type request struct {
 	st      *state
 	session string
 	start   time.Time
+	// headersAfter is how long the last attempt waited for response headers.
+	headersAfter time.Duration
 }
 
 func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
@@ -190,10 +192,11 @@ func (s *Server) failover(req *request, cands []config.RouteEntry) {
 		if u == nil {
 			continue
 		}
-		t0 := time.Now()
 		committed, aerr := s.attempt(req, u, e)
 		if aerr == nil {
-			s.health.Succeeded(e.Provider, time.Since(t0))
+			// Latency is time to response headers: a stream's length says
+			// nothing about the provider's speed.
+			s.health.Succeeded(e.Provider, req.headersAfter)
 			s.selector.Served(req.session, e.Provider)
 			// Per-request lines are DEBUG, like an access log that is off by
 			// default: at INFO the log holds what changed (failovers,

@@ -1,8 +1,8 @@
 package proxy
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -221,7 +221,6 @@ func blackholeURL(t *testing.T) string {
 	}
 	return "http://" + addr
 }
-
 
 // streamText joins the text deltas of an SSE body.
 func streamText(t *testing.T, body string) string {

@@ -21,16 +21,16 @@ type Mode int
 
 // Modes.
 const (
-	OK              Mode = iota // a normal answer, JSON or SSE as requested
-	Status                      // Reply.Status with an Anthropic error body
-	ErrorEvent                  // 200, message_start, then event: error (overloaded)
-	CutAfterContent             // stream: some deltas, then the connection is cut
-	StallMidStream              // stream: some deltas, then silence until the client leaves
-	StallHeaders                // no response headers until the client leaves
-	CloseConn                   // the connection is closed without a response
-	EndWithoutStop              // stream: content, then a clean end without message_stop
-	ErrorAfterContent           // stream: content, then event: error
-	StallAfterStart             // stream: message_start, then silence until the client leaves
+	OK                Mode = iota // a normal answer, JSON or SSE as requested
+	Status                        // Reply.Status with an Anthropic error body
+	ErrorEvent                    // 200, message_start, then event: error (overloaded)
+	CutAfterContent               // stream: some deltas, then the connection is cut
+	StallMidStream                // stream: some deltas, then silence until the client leaves
+	StallHeaders                  // no response headers until the client leaves
+	CloseConn                     // the connection is closed without a response
+	EndWithoutStop                // stream: content, then a clean end without message_stop
+	ErrorAfterContent             // stream: content, then event: error
+	StallAfterStart               // stream: message_start, then silence until the client leaves
 )
 
 // Reply describes one answer.

@@ -25,7 +25,7 @@ var ErrLineTooLong = errors.New("sse: line too long")
 
 // Reader parses events from a stream. It is not safe for concurrent use.
 type Reader struct {
-	r *bufio.Reader
+	r    *bufio.Reader
 	name []byte
 	data []byte
 	has  bool
