@@ -21,10 +21,10 @@ func TestCommandLine(t *testing.T) {
 	os.WriteFile(bad, []byte("providers:\n  - {name: A, type: zed, base_url: \"nope\"}\nsettings:\n  prioirty: 1\n"), 0o600)
 	written := filepath.Join(dir, "new", "providers.yaml")
 	tests := []struct {
-		name       string
-		args       []string
-		code       int
-		out, err   string
+		name     string
+		args     []string
+		code     int
+		out, err string
 	}{
 		{"version", []string{"version"}, 0, "ccbalancer dev", ""},
 		{"help", []string{"help"}, 0, "Usage:", ""},
