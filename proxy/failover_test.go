@@ -190,3 +190,23 @@ func TestNoRouteForModel(t *testing.T) {
 		t.Fatalf("%d %s", resp.StatusCode, b)
 	}
 }
+
+// TestEchoedKeyRedacted: a provider that echoes the key it rejected does not
+// get it into /providers, the 503 body, or events.
+func TestEchoedKeyRedacted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil, ups("A")...)
+	e.ups["A"].Always(fake.Reply{Mode: fake.Status, Status: 401, Message: "invalid x-api-key: sk-test-a-secret"})
+	events, cancel := e.srv.Subscribe()
+	defer cancel()
+	resp, body, _ := e.send(false, nil)
+	if resp.StatusCode != 503 || strings.Contains(body, "sk-test-a-secret") || !strings.Contains(body, "[REDACTED]") {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	if le := e.providers()["A"].LastError; strings.Contains(le, "sk-test-a-secret") {
+		t.Fatalf("last_error = %q", le)
+	}
+	if ev := <-events; strings.Contains(ev.Reason, "sk-test-a-secret") {
+		t.Fatalf("event %+v", ev)
+	}
+}
