@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -58,10 +57,7 @@ func classifyTransport(clientCtx, attemptCtx context.Context, err error, secret 
 	if clientCtx.Err() != nil {
 		return &attemptError{kind: failClient, reason: "client went away"}
 	}
-	switch cause := context.Cause(attemptCtx); {
-	case errors.Is(cause, errFirstByteTimeout):
-		return &attemptError{kind: failTimeout, reason: "timeout: " + cause.Error(), cooldown: true}
-	case errors.Is(cause, errIdleTimeout):
+	if cause := context.Cause(attemptCtx); errors.Is(cause, errFirstByteTimeout) || errors.Is(cause, errIdleTimeout) {
 		return &attemptError{kind: failTimeout, reason: "timeout: " + cause.Error(), cooldown: true}
 	}
 	var ne net.Error
@@ -139,5 +135,3 @@ func shorten(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
-
-func (e *attemptError) Error() string { return fmt.Sprintf("%s", e.reason) }

@@ -100,6 +100,10 @@ func (rl *relay) plain(provider string) (bool, *attemptError) {
 	}
 }
 
+// maxPreamble bounds what a stream may hold back before its first content
+// event (message_start and pings are a few hundred bytes).
+const maxPreamble = 64 << 10
+
 // SSE line kinds the relay cares about.
 const (
 	lineOther = iota
@@ -175,7 +179,9 @@ func (rl *relay) stream(provider, secret string) (bool, *attemptError) {
 		if cut >= 0 && !committed && !content {
 			return false, rl.preCommitError(data, cut, err, secret)
 		}
-		if !committed && (content || sawStop || cut >= 0) {
+		// A provider that sends only pings for long is still answering; past
+		// maxPreamble the held-back bytes are sent rather than kept growing.
+		if !committed && (content || sawStop || cut >= 0 || len(pending) > maxPreamble) {
 			writeHeader(rl.req.w, rl.resp, provider, -1)
 			committed = true
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -146,5 +147,49 @@ func TestClientDisconnectBeforeHeaders(t *testing.T) {
 	}
 	if a := e.providers()["A"]; !a.Healthy {
 		t.Errorf("A cooled down by a client cancel: %+v", a)
+	}
+}
+
+// TestLongPreambleIsNotHeldForever: events before the first content are held
+// back for failover, but only up to a bound; a provider that sends pings for
+// long gets them through to the client instead of into a growing buffer.
+func TestLongPreambleIsNotHeldForever(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{}}\n\n")
+		for range 2000 { // ~80 KB of pings
+			io.WriteString(w, "event: ping\ndata: {\"type\": \"ping\"}\n\n")
+		}
+		http.NewResponseController(w).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer up.Close()
+	defer close(release)
+	e := newEnv(t, func(c *config.Config) { c.Settings.StreamIdleTimeout = time.Minute }, upSpec{name: "A", url: up.URL})
+	got := make(chan string, 1)
+	go func() {
+		// Headers too are held until the preamble is let through.
+		resp, err := e.client.Post(e.front.URL+"/v1/messages", "application/json", strings.NewReader(string(claudeBody("claude-sonnet-5", true))))
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		line, _ := bufio.NewReader(resp.Body).ReadString('\n')
+		got <- line
+	}()
+	select {
+	case line := <-got:
+		if line != "event: message_start\n" {
+			t.Fatalf("first line %q", line)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the preamble was held back without bound")
 	}
 }
