@@ -1,18 +1,15 @@
 package anthropic
 
-import (
-	"bytes"
-	"encoding/json"
-)
+import "encoding/json"
 
 // StripUnsignedThinking removes thinking blocks that carry no signature from
 // the request's messages. Such blocks come from OpenAI-compatible providers'
 // reasoning (which has no signature); an Anthropic provider rejects them, so
 // a session that fails over from one to the other must not send them. The
-// body is returned as it is (no copy) when it has none, which the cheap
-// byte check settles for almost every request.
+// body is returned as it is (no copy) when it has none, which Peek has
+// already settled for almost every request (f.UnsignedThinking).
 func StripUnsignedThinking(body []byte, f Fields) []byte {
-	if !f.HasMessages || !bytes.Contains(body[f.MessagesStart:f.MessagesEnd], []byte(`"signature":""`)) {
+	if !f.HasMessages || !f.UnsignedThinking {
 		return body
 	}
 	var msgs []json.RawMessage

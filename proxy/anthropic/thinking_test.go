@@ -17,6 +17,10 @@ func TestStripUnsignedThinking(t *testing.T) {
 		{"unsigned thinking removed",
 			`{"model":"m","messages":[{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"thinking","thinking":"x","signature":""},{"type":"text","text":"a"}]}],"stream":true}`,
 			`{"model":"m","messages":[{"role":"user","content":"q"},{"content":[{"type":"text","text":"a"}],"role":"assistant"}],"stream":true}`},
+		{"unsigned thinking with spaces removed",
+			`{"model":"m","messages":[{"role":"assistant","content":[{"type":"thinking","thinking":"x","signature" : ""},{"type":"text","text":"a"}]}]}`,
+			`{"model":"m","messages":[{"content":[{"type":"text","text":"a"}],"role":"assistant"}]}`},
+		{"empty signature outside the messages ignored", `{"model":"m","metadata":{"signature":""},"messages":[{"role":"user","content":"hi"}]}`, ""},
 		{"only thinking left as it is", `{"model":"m","messages":[{"role":"assistant","content":[{"type":"thinking","thinking":"x","signature":""}]}]}`, ""},
 	}
 	for _, tt := range tests {

@@ -94,6 +94,9 @@ type Fields struct {
 	HasMessages          bool
 	// MessagesStart and MessagesEnd delimit the messages array in the body.
 	MessagesStart, MessagesEnd int
+	// UnsignedThinking reports a "signature":"" member in the messages: a
+	// thinking block from a provider that signs none (StripUnsignedThinking).
+	UnsignedThinking bool
 }
 
 // SyntaxError is a malformed request body.
@@ -132,9 +135,11 @@ func Peek(body []byte) (Fields, error) {
 		}
 		s.ws()
 		vs := s.i
+		s.inMessages = string(key) == "messages"
 		if err := s.value(0); err != nil {
 			return f, err
 		}
+		s.inMessages = false
 		v := body[vs:s.i]
 		switch string(key) {
 		case "model":
@@ -151,6 +156,7 @@ func Peek(body []byte) (Fields, error) {
 		case "messages":
 			f.HasMessages = len(v) > 0 && v[0] == '['
 			f.MessagesStart, f.MessagesEnd = vs, s.i
+			f.UnsignedThinking = s.unsigned
 		}
 		s.ws()
 		if s.eat(',') {
@@ -193,6 +199,9 @@ const maxDepth = 512
 type scanner struct {
 	b []byte
 	i int
+	// inMessages is set while the top-level messages array is scanned;
+	// unsigned records a "signature":"" member met there.
+	inMessages, unsigned bool
 }
 
 func (s *scanner) fail(msg string) error { return &SyntaxError{s.i, msg} }
@@ -323,7 +332,8 @@ func (s *scanner) value(depth int) error {
 		}
 		for {
 			s.ws()
-			if _, _, err := s.str(); err != nil {
+			ks, ke, err := s.str()
+			if err != nil {
 				return err
 			}
 			s.ws()
@@ -331,8 +341,12 @@ func (s *scanner) value(depth int) error {
 				return s.fail("expected ':' after object key")
 			}
 			s.ws()
+			vs := s.i
 			if err := s.value(depth + 1); err != nil {
 				return err
+			}
+			if s.inMessages && s.i-vs == 2 && string(s.b[ks:ke]) == `"signature"` {
+				s.unsigned = true // the value is ""
 			}
 			s.ws()
 			if s.eat(',') {
