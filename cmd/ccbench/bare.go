@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -9,15 +10,29 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"time"
+
+	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
 )
+
+// bareOptions are the variants of the reference proxy.
+type bareOptions struct {
+	// FullDuplex enables HTTP/1 full duplex, which keeps the request body open
+	// once the response has begun.
+	FullDuplex bool
+	// BufferBody reads the whole request body before forwarding it, into one
+	// buffer of the announced size, as ccbalancer does (it must, to fail over),
+	// so that the cost of that choice can be measured apart.
+	BufferBody bool
+	// Validate also checks the buffered body with the scan ccbalancer uses and
+	// answers 400 to malformed JSON without forwarding it: the least any proxy
+	// that never forwards a malformed body must do.
+	Validate bool
+}
 
 // newBare returns the reference proxy: net/http/httputil.ReverseProxy with immediate
 // flushing and a pooled transport, doing no routing, parsing or rewriting at all.
-// It is the practical lower bound of what a Go proxy adds. fullDuplex enables
-// HTTP/1 full duplex, which keeps the request body open once the response has begun.
-// bufferBody reads the whole request body before forwarding it, as ccbalancer does
-// (it must, to fail over), so that the cost of that choice can be measured apart.
-func newBare(upstreamURL *url.URL, fullDuplex, bufferBody bool) http.Handler {
+// It is the practical lower bound of what a Go proxy adds.
+func newBare(upstreamURL *url.URL, o bareOptions) http.Handler {
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(upstreamURL)
@@ -35,22 +50,41 @@ func newBare(upstreamURL *url.URL, fullDuplex, bufferBody bool) http.Handler {
 			ExpectContinueTimeout: time.Second,
 		},
 	}
-	if !fullDuplex && !bufferBody {
+	if o == (bareOptions{}) {
 		return rp
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if fullDuplex {
+		if o.FullDuplex {
 			_ = http.NewResponseController(w).EnableFullDuplex()
 		}
-		if bufferBody {
-			body, err := io.ReadAll(r.Body)
+		if o.BufferBody || o.Validate {
+			body, err := readAll(r)
 			if err != nil {
-				http.Error(w, "reading request body", http.StatusBadRequest)
+				http.Error(w, "reading request body: "+err.Error(), http.StatusBadRequest)
 				return
+			}
+			if o.Validate {
+				if _, err := anthropic.Peek(body); err != nil {
+					http.Error(w, "request body: "+err.Error(), http.StatusBadRequest)
+					return
+				}
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			r.ContentLength = int64(len(body))
 		}
 		rp.ServeHTTP(w, r)
 	})
+}
+
+// readAll reads a request body into one buffer of the announced size (growing
+// one only for a body of unknown size).
+func readAll(r *http.Request) ([]byte, error) {
+	if r.ContentLength < 0 {
+		return io.ReadAll(r.Body)
+	}
+	body := make([]byte, r.ContentLength)
+	if _, err := io.ReadFull(r.Body, body); err != nil {
+		return nil, fmt.Errorf("%d-byte body: %w", len(body), err)
+	}
+	return body, nil
 }

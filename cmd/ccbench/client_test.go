@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,19 +61,46 @@ func TestRunWindowClassifies(t *testing.T) {
 	}
 }
 
-// TestBareForwards checks the reference proxy end to end over loopback.
+// TestBareForwards checks the reference proxy's variants end to end over loopback.
 func TestBareForwards(t *testing.T) {
 	up := httptest.NewServer(&upstream{})
 	defer up.Close()
-	for _, fullDuplex := range []bool{false, true} {
-		bare := httptest.NewServer(newBare(mustURL(t, up.URL), fullDuplex, fullDuplex))
+	for _, o := range []bareOptions{{}, {FullDuplex: true, BufferBody: true}, {Validate: true}} {
+		bare := httptest.NewServer(newBare(mustURL(t, up.URL), o))
 		c := newLoadClient(4)
 		sc := scenario{Body: buildBody(bodyLarge, true, "claude-sonnet-5"), Stream: true, Events: 5}
 		w := runWindow(context.Background(), c, bare.URL+"/v1/messages?beta=true", sc, 4, time.Minute, 20)
 		c.CloseIdleConnections()
 		bare.Close()
 		if w.Requests != 20 || w.Errors.Total() != 0 {
-			t.Errorf("full duplex %v: %d ok, errors %+v; want 20 ok", fullDuplex, w.Requests, w.Errors)
+			t.Errorf("%+v: %d ok, errors %+v; want 20 ok", o, w.Requests, w.Errors)
+		}
+	}
+}
+
+// TestBareValidateRefuses checks that the validating reference forwards no
+// malformed body, and only that one.
+func TestBareValidateRefuses(t *testing.T) {
+	var got atomic.Int32
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Add(1)
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	defer up.Close()
+	for _, tt := range []struct {
+		o       bareOptions
+		forward bool
+	}{{bareOptions{BufferBody: true}, true}, {bareOptions{Validate: true}, false}} {
+		got.Store(0)
+		bare := httptest.NewServer(newBare(mustURL(t, up.URL), tt.o))
+		resp, err := http.Post(bare.URL+"/v1/messages", "application/json", strings.NewReader(`{"model":"m","messages":[`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		bare.Close()
+		if forwarded := got.Load() == 1; forwarded != tt.forward || (!tt.forward && resp.StatusCode != http.StatusBadRequest) {
+			t.Errorf("%+v: status %d, forwarded %v; want forwarded %v", tt.o, resp.StatusCode, forwarded, tt.forward)
 		}
 	}
 }

@@ -56,7 +56,7 @@ func main() {
 func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   ccbench upstream --listen ADDR [--events N --gap D]
-  ccbench bare --listen ADDR --upstream URL [--full-duplex] [--buffer-body]
+  ccbench bare --listen ADDR --upstream URL [--full-duplex] [--buffer-body] [--validate]
   ccbench run [-quick] [flags]   (ccbench run -h lists them)
 `)
 }
@@ -76,8 +76,10 @@ func cmdBare(args []string) error {
 	fs := flag.NewFlagSet("bare", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
 	up := fs.String("upstream", "", "upstream base URL")
-	fullDuplex := fs.Bool("full-duplex", false, "enable HTTP/1 full duplex on each request")
-	bufferBody := fs.Bool("buffer-body", false, "read the whole request body before forwarding it")
+	var o bareOptions
+	fs.BoolVar(&o.FullDuplex, "full-duplex", false, "enable HTTP/1 full duplex on each request")
+	fs.BoolVar(&o.BufferBody, "buffer-body", false, "read the whole request body before forwarding it")
+	fs.BoolVar(&o.Validate, "validate", false, "read the whole request body and refuse malformed JSON before forwarding it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -85,7 +87,7 @@ func cmdBare(args []string) error {
 	if err != nil || u.Host == "" {
 		return fmt.Errorf("bare: --upstream %q is not a URL", *up)
 	}
-	return serve(*listen, newBare(u, *fullDuplex, *bufferBody))
+	return serve(*listen, newBare(u, o))
 }
 
 // serve listens, prints "ready ADDR" on stdout for the parent, and serves until

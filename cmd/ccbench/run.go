@@ -22,6 +22,7 @@ const (
 	nameBare       = "BARE"
 	nameBareFD     = "BARE-FD"
 	nameBareBuf    = "BARE-BUF"
+	nameBareCheck  = "BARE-CHECK"
 	nameCCBalancer = "CCBALANCER"
 )
 
@@ -66,7 +67,7 @@ func parseRunFlags(args []string) (*runFlags, error) {
 	fs.IntVar(&f.maxRequests, "max-requests", 200000, "cap on requests per window")
 	fs.StringVar(&conc, "conc", "1,16,64", "concurrency levels")
 	fs.StringVar(&scen, "scenarios", "small,large,stream", "scenarios: small (2 KB), large (~90 KB), stream (2 KB, SSE)")
-	fs.StringVar(&targets, "targets", "direct,bare,ccbalancer", "targets in alternation order (also: bare-fd = bare with full duplex, bare-buf = bare reading the whole body first)")
+	fs.StringVar(&targets, "targets", "direct,bare,ccbalancer", "targets in alternation order (also: bare-fd = bare with full duplex, bare-buf = bare reading the whole body first, bare-check = bare-buf refusing malformed JSON)")
 	fs.IntVar(&f.events, "events", 20, "text deltas per stream in the stream scenario")
 	fs.DurationVar(&f.gap, "gap", time.Millisecond, "pause between deltas in the stream scenario")
 	fs.IntVar(&f.soak, "soak", 100000, "streams per target in the truncation soak (0: skip)")
@@ -282,13 +283,15 @@ func startTargets(f *runFlags, up *proc, dir string, res *results) ([]target, fu
 		switch n {
 		case "direct":
 			add(nameDirect, up.Addr, nil)
-		case "bare", "bare-fd", "bare-buf":
+		case "bare", "bare-fd", "bare-buf", "bare-check":
 			name, extra := nameBare, []string{}
 			switch n {
 			case "bare-fd":
 				name, extra = nameBareFD, []string{"--full-duplex"}
 			case "bare-buf":
 				name, extra = nameBareBuf, []string{"--buffer-body"}
+			case "bare-check":
+				name, extra = nameBareCheck, []string{"--validate"}
 			}
 			p, err := startSelf(name, f.proxyCPUs, "bare", append([]string{"--listen", "127.0.0.1:0", "--upstream", "http://" + up.Addr}, extra...)...)
 			if err != nil {
@@ -308,7 +311,7 @@ func startTargets(f *runFlags, up *proc, dir string, res *results) ([]target, fu
 			add(nameCCBalancer, p.Addr, p)
 			logf("%s on %s (pid %d)", nameCCBalancer, p.Addr, p.PID())
 		default:
-			return nil, cleanup, fmt.Errorf("unknown target %q (want direct, bare, bare-fd, bare-buf, ccbalancer)", n)
+			return nil, cleanup, fmt.Errorf("unknown target %q (want direct, bare, bare-fd, bare-buf, bare-check, ccbalancer)", n)
 		}
 	}
 	return targets, cleanup, nil
@@ -317,7 +320,7 @@ func startTargets(f *runFlags, up *proc, dir string, res *results) ([]target, fu
 // orderTargets lists the wanted targets: -targets order first, then soak-only ones.
 func orderTargets(want map[string]bool, order []string) []string {
 	out := slices.Clone(order)
-	for _, n := range []string{"direct", "bare", "bare-fd", "bare-buf", "ccbalancer"} {
+	for _, n := range []string{"direct", "bare", "bare-fd", "bare-buf", "bare-check", "ccbalancer"} {
 		if want[n] && !slices.Contains(out, n) {
 			out = append(out, n)
 		}
@@ -477,6 +480,8 @@ func targetFlagName(name string) string {
 		return "bare-fd"
 	case nameBareBuf:
 		return "bare-buf"
+	case nameBareCheck:
+		return "bare-check"
 	default:
 		return "ccbalancer"
 	}
