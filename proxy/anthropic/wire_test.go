@@ -25,6 +25,7 @@ func TestPeek(t *testing.T) {
 		{"whitespace", " {\n \"model\" : \"m\" ,\"stream\":false}\n", Fields{Model: "m", ModelStart: 14, ModelEnd: 17, HasModel: true}, false},
 		{"numbers and literals", `{"a":-1.5e+3,"b":[true,false,null,0,{}],"model":"m"}`, Fields{Model: "m", ModelStart: 48, ModelEnd: 51, HasModel: true}, false},
 		{"unsigned thinking", `{"messages":[{"content":[{"signature":""}]}]}`, Fields{HasMessages: true, MessagesStart: 12, MessagesEnd: 44, UnsignedThinking: true}, false},
+		{"empty signature outside the messages", `{"metadata":{"signature":""},"messages":[]}`, Fields{HasMessages: true, MessagesStart: 40, MessagesEnd: 42}, false},
 		{"signed thinking", `{"messages":[{"content":[{"signature":"s"}]}]}`, Fields{HasMessages: true, MessagesStart: 12, MessagesEnd: 45}, false},
 		{"missing model", `{"messages":[]}`, Fields{HasMessages: true, MessagesStart: 12, MessagesEnd: 14}, false},
 		{"empty object", `{}`, Fields{}, false},
