@@ -17,12 +17,14 @@ import (
 const (
 	ErrInvalidRequest  = "invalid_request_error"
 	ErrAuthentication  = "authentication_error"
+	ErrBilling         = "billing_error"
 	ErrPermission      = "permission_error"
 	ErrNotFound        = "not_found_error"
 	ErrRequestTooLarge = "request_too_large"
 	ErrRateLimit       = "rate_limit_error"
 	ErrAPI             = "api_error"
 	ErrOverloaded      = "overloaded_error"
+	ErrTimeout         = "timeout_error"
 )
 
 // ErrorBody is the shape of every Anthropic error response.
@@ -40,10 +42,10 @@ type Error struct {
 // ErrorTypeForStatus returns the Anthropic error type for an HTTP status.
 func ErrorTypeForStatus(status int) string {
 	switch {
-	case status == http.StatusBadRequest, status == http.StatusMethodNotAllowed, status == http.StatusUnprocessableEntity:
-		return ErrInvalidRequest
 	case status == http.StatusUnauthorized:
 		return ErrAuthentication
+	case status == http.StatusPaymentRequired:
+		return ErrBilling
 	case status == http.StatusForbidden:
 		return ErrPermission
 	case status == http.StatusNotFound:
@@ -52,8 +54,14 @@ func ErrorTypeForStatus(status int) string {
 		return ErrRequestTooLarge
 	case status == http.StatusTooManyRequests:
 		return ErrRateLimit
+	case status == http.StatusGatewayTimeout:
+		return ErrTimeout
 	case status == 529, status == http.StatusServiceUnavailable:
 		return ErrOverloaded
+	case status >= 500:
+		return ErrAPI
+	case status >= 400:
+		return ErrInvalidRequest
 	default:
 		return ErrAPI
 	}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
 )
 
 // ErrTruncated is returned by StreamConverter.Finish when the upstream
@@ -110,39 +112,12 @@ func ConvertError(status int, body []byte) (anthropicErrorType string, message s
 			message = "upstream error " + strconv.Itoa(status)
 		}
 	}
-	errType := errorTypeForStatus(status)
+	errType := anthropic.ErrorTypeForStatus(status)
 	if (status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge) && isContextLengthError(body, message) {
-		errType = "invalid_request_error"
+		errType = anthropic.ErrInvalidRequest
 		message = "prompt is too long: " + message
 	}
 	return errType, message
-}
-
-func errorTypeForStatus(status int) string {
-	switch {
-	case status == http.StatusUnauthorized:
-		return "authentication_error"
-	case status == http.StatusPaymentRequired:
-		return "billing_error"
-	case status == http.StatusForbidden:
-		return "permission_error"
-	case status == http.StatusNotFound:
-		return "not_found_error"
-	case status == http.StatusRequestEntityTooLarge:
-		return "request_too_large"
-	case status == http.StatusTooManyRequests:
-		return "rate_limit_error"
-	case status == http.StatusGatewayTimeout:
-		return "timeout_error"
-	case status == 529:
-		return "overloaded_error"
-	case status >= 500:
-		return "api_error"
-	case status >= 400:
-		return "invalid_request_error"
-	default:
-		return "api_error"
-	}
 }
 
 // errorMessage extracts the message of an error body in any of the shapes

@@ -32,7 +32,7 @@ func TestConvertError(t *testing.T) {
 		{"429", 429, `{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}`, "rate_limit_error", "Rate limit reached"},
 		{"500 empty body", 500, ``, "api_error", "Internal Server Error"},
 		{"502 html", 502, `<html>Bad Gateway</html>`, "api_error", "<html>Bad Gateway</html>"},
-		{"503 message", 503, `{"message":"no healthy upstream"}`, "api_error", "no healthy upstream"},
+		{"503 message", 503, `{"message":"no healthy upstream"}`, "overloaded_error", "no healthy upstream"},
 		{"504", 504, ``, "timeout_error", "Gateway Timeout"},
 		{"529", 529, `{"error":{"message":"Overloaded"}}`, "overloaded_error", "Overloaded"},
 		{"unknown status", 299, ``, "api_error", "upstream error 299"},
