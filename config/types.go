@@ -5,6 +5,7 @@ package config
 import (
 	"log/slog"
 	"net"
+	"reflect"
 	"strconv"
 	"time"
 )
@@ -108,6 +109,13 @@ type Provider struct {
 	Reasoning bool
 	// Line is the line of the provider's entry in the file, for messages.
 	Line int
+}
+
+// SameEndpoint reports whether p and q reach the same provider the same way
+// (everything but the line they were read from is equal).
+func (p Provider) SameEndpoint(q Provider) bool {
+	p.Line, q.Line = 0, 0
+	return reflect.DeepEqual(p, q)
 }
 
 // Route maps a model name pattern to the providers that may serve it.

@@ -48,6 +48,9 @@ type providerJSON struct {
 	BaseURL            string  `json:"base_url"`
 	Enabled            bool    `json:"enabled"`
 	Healthy            bool    `json:"healthy"`
+	State              string  `json:"state"`
+	StateReason        string  `json:"state_reason,omitempty"`
+	StateUntil         *string `json:"state_until"`
 	FailureCount       int     `json:"failure_count"`
 	LastFailureTime    *string `json:"last_failure_time"`
 	CooldownRemainingS float64 `json:"cooldown_remaining_s"`
@@ -71,6 +74,11 @@ func (s *Server) handleProviders(w http.ResponseWriter, r *http.Request) {
 			LastError: p.LastError, Requests: p.Requests, Failures: p.Failures,
 			LatencyMsP50: ms(p.LatencyP50), LatencyMsP99: ms(p.LatencyP99),
 		}
+		if !p.Until.IsZero() {
+			t := p.Until.UTC().Format(time.RFC3339)
+			pj.StateUntil = &t
+		}
+		pj.State, pj.StateReason = string(p.State), p.StateReason
 		if !p.LastFailure.IsZero() {
 			t := p.LastFailure.UTC().Format(time.RFC3339)
 			pj.LastFailureTime = &t

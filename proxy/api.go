@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/ccbalancer/ccbalancer/config"
+	"github.com/ccbalancer/ccbalancer/proxy/health"
 )
 
 // Snapshot is a consistent copy of the proxy's state for display.
@@ -20,14 +21,22 @@ type Snapshot struct {
 
 // ProviderStatus is one provider's state. LastError never holds a secret.
 type ProviderStatus struct {
-	Name              string
-	Type              config.ProviderType
-	BaseURL           string
-	Enabled           bool
-	Healthy           bool // enabled and not cooling down
+	Name    string
+	Type    config.ProviderType
+	BaseURL string
+	Enabled bool
+	// State is the provider's state (DESIGN.md section 10); StateDisabled
+	// when Enabled is false.
+	State health.State
+	// StateReason says why the provider is in State ("" when healthy).
+	StateReason string
+	// Until is when State ends by itself; zero when it has no timer.
+	Until             time.Time
+	Healthy           bool // State is healthy
 	FailureCount      int  // consecutive failures
 	LastFailure       time.Time
-	CooldownRemaining time.Duration
+	LastSuccess       time.Time
+	CooldownRemaining time.Duration // until Until, for states with a timer
 	LastError         string
 	Requests          int64 // requests served successfully
 	Failures          int64 // attempts that failed

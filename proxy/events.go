@@ -3,6 +3,8 @@ package proxy
 import (
 	"sync"
 	"time"
+
+	"github.com/ccbalancer/ccbalancer/proxy/health"
 )
 
 // EventKind names what happened.
@@ -10,14 +12,17 @@ type EventKind string
 
 // Event kinds published to subscribers.
 const (
-	// EventProviderFailed: Provider was put in cooldown for Cooldown because of Reason.
-	EventProviderFailed EventKind = "provider_failed"
-	// EventFailover: a request moved from Provider (which failed with Reason) to Next.
+	// EventProviderState: Provider moved from Prev to State because of
+	// Reason; Until is when State ends by itself (zero: no timer). State
+	// healthy is a recovery (Reason says how: "served a request", "cooldown
+	// over", "retried by hand", "probe succeeded").
+	EventProviderState EventKind = "provider_state"
+	// EventFailover: a request moved from Provider (which failed with Reason)
+	// to Next. State and Until are what the failure did to Provider: the
+	// state it entered and when that ends ("" and zero when the failure
+	// changed no state, as a 404 or a refused conversion).
 	EventFailover EventKind = "failover"
-	// EventProviderRecovered: Provider is back in rotation (cooldown over, retried
-	// by hand, or it served a request again).
-	EventProviderRecovered EventKind = "provider_recovered"
-	// EventAllDown: every enabled provider is cooling down; Reason summarises.
+	// EventAllDown: no enabled provider is in rotation; Reason summarises.
 	EventAllDown EventKind = "all_down"
 	// EventConfigReloaded: a new configuration is serving.
 	EventConfigReloaded EventKind = "config_reloaded"
@@ -39,7 +44,9 @@ type Event struct {
 	Provider string
 	Next     string
 	Reason   string
-	Cooldown time.Duration
+	State    health.State
+	Prev     health.State
+	Until    time.Time
 }
 
 // bus fans events out to subscribers. A subscriber that does not keep up loses

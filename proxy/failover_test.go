@@ -26,9 +26,15 @@ func TestFailoverMatrix(t *testing.T) {
 		minCool  time.Duration
 		reason   string // in A's last_error
 		bCalls   int
+		// attention: A needs attention afterwards (no timer).
+		attention bool
 	}
 	failover := func(reason string) want {
 		return want{status: 200, servedBy: "B", cooldown: true, reason: reason, bCalls: 1}
+	}
+	// A rejected key or no credit: no timer brings the provider back.
+	attention := func(reason string) want {
+		return want{status: 200, servedBy: "B", cooldown: true, reason: reason, bCalls: 1, attention: true}
 	}
 	tests := []struct {
 		name  string
@@ -45,9 +51,9 @@ func TestFailoverMatrix(t *testing.T) {
 		{name: "529", reply: fake.Reply{Mode: fake.Status, Status: 529, Message: "Overloaded"}, want: failover("HTTP 529: Overloaded")},
 		{name: "429 retry-after", reply: fake.Reply{Mode: fake.Status, Status: 429, RetryAfter: "30"},
 			want: want{status: 200, servedBy: "B", cooldown: true, minCool: 29 * time.Second, reason: "HTTP 429", bCalls: 1}},
-		{name: "402", reply: fake.Reply{Mode: fake.Status, Status: 402, Message: "quota exceeded"}, want: failover("HTTP 402: quota exceeded")},
-		{name: "401", reply: fake.Reply{Mode: fake.Status, Status: 401, Message: "invalid x-api-key"}, want: failover("HTTP 401")},
-		{name: "403", reply: fake.Reply{Mode: fake.Status, Status: 403}, want: failover("HTTP 403")},
+		{name: "402", reply: fake.Reply{Mode: fake.Status, Status: 402, Message: "quota exceeded"}, want: attention("HTTP 402: quota exceeded")},
+		{name: "401", reply: fake.Reply{Mode: fake.Status, Status: 401, Message: "invalid x-api-key"}, want: attention("HTTP 401")},
+		{name: "403", reply: fake.Reply{Mode: fake.Status, Status: 403}, want: attention("HTTP 403")},
 		{name: "200 then error event", reply: fake.Reply{Mode: fake.ErrorEvent, Message: "Overloaded"}, want: failover("overloaded_error: Overloaded")},
 		{name: "stall after message_start", reply: fake.Reply{Mode: fake.StallAfterStart}, want: failover("no data within stream_idle_timeout")},
 		{name: "404 model not found", reply: fake.Reply{Mode: fake.Status, Status: 404, Message: "model: claude-sonnet-5"},
@@ -120,7 +126,10 @@ func TestFailoverMatrix(t *testing.T) {
 					t.Errorf("a secret leaked: %q / %s", a.LastError, body)
 				}
 				t.Logf("failover took %v", took)
-				if !tt.want.cooldown || tt.want.minCool > 0 || tt.deadA != nil {
+				if tt.want.attention != (a.State == "needs_attention") {
+					t.Errorf("A state = %q, want needs_attention: %v", a.State, tt.want.attention)
+				}
+				if !tt.want.cooldown || tt.want.minCool > 0 || tt.deadA != nil || tt.want.attention {
 					return
 				}
 				// Recovery: once the cooldown is over, A serves again.
@@ -174,7 +183,7 @@ func TestAllProvidersDown(t *testing.T) {
 			t.Fatalf("events so far: %v", kinds)
 		}
 	}
-	want := []EventKind{EventProviderFailed, EventFailover, EventProviderFailed, EventAllDown}
+	want := []EventKind{EventProviderState, EventFailover, EventProviderState, EventAllDown}
 	if fmt.Sprint(kinds) != fmt.Sprint(want) {
 		t.Errorf("events %v, want %v", kinds, want)
 	}

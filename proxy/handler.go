@@ -12,6 +12,7 @@ import (
 
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
+	"github.com/ccbalancer/ccbalancer/proxy/health"
 )
 
 // routes dispatches by path, then method, so that every wrong path or
@@ -211,8 +212,9 @@ func (s *Server) failover(req *request, cands []config.RouteEntry) {
 			req.log.Info("request ended", slog.String("provider", e.Provider), slog.String("reason", aerr.reason))
 			return
 		}
+		var hf health.Failure
 		if aerr.kind != failSkip {
-			s.recordFailure(e.Provider, aerr, req)
+			hf = s.recordFailure(e.Provider, aerr, req)
 		}
 		if committed {
 			// Bytes already reached the client: the only honest end is an
@@ -227,7 +229,11 @@ func (s *Server) failover(req *request, cands []config.RouteEntry) {
 		if i+1 < len(cands) {
 			next := cands[i+1].Provider
 			req.log.Warn("failing over", slog.String("from", e.Provider), slog.String("to", next), slog.String("reason", aerr.reason))
-			s.bus.publish(Event{Kind: EventFailover, Time: time.Now(), Provider: e.Provider, Next: next, Reason: aerr.reason})
+			ev := Event{Kind: EventFailover, Time: time.Now(), Provider: e.Provider, Next: next, Reason: aerr.reason, State: hf.State}
+			if hf.For > 0 {
+				ev.Until = ev.Time.Add(hf.For)
+			}
+			s.bus.publish(ev)
 		}
 	}
 	if last != nil && allNotFound {
@@ -240,12 +246,22 @@ func (s *Server) failover(req *request, cands []config.RouteEntry) {
 		"all providers failed: "+strings.Join(fails, "; "))
 }
 
-func (s *Server) recordFailure(provider string, aerr *attemptError, req *request) {
-	var cooldown time.Duration
+// recordFailure moves the provider to the state the failure calls for
+// (DESIGN.md section 10) and returns that failure.
+func (s *Server) recordFailure(provider string, aerr *attemptError, req *request) health.Failure {
+	f := health.Failure{Reason: aerr.reason}
 	if aerr.cooldown {
-		cooldown = max(req.st.cfg.Settings.FailureCooldown, aerr.retryAfter)
+		f.State = health.StateCooling
+		f.For = max(req.st.cfg.Settings.FailureCooldown, aerr.retryAfter)
+		switch aerr.status {
+		case http.StatusUnauthorized, http.StatusForbidden, http.StatusPaymentRequired:
+			f.State, f.For = health.StateNeedsAttention, 0
+		case http.StatusTooManyRequests:
+			f.State = health.StateRateLimited
+		}
 	}
-	s.health.Failed(provider, aerr.reason, cooldown)
+	s.health.Failed(provider, f)
+	return f
 }
 
 func configName(c *config.Config) string {

@@ -156,6 +156,7 @@ func (e *env) send(stream bool, hdr map[string]string) (resp *http.Response, bod
 type provJSON struct {
 	Name               string  `json:"name"`
 	Healthy            bool    `json:"healthy"`
+	State              string  `json:"state"`
 	FailureCount       int     `json:"failure_count"`
 	CooldownRemainingS float64 `json:"cooldown_remaining_s"`
 	LastError          string  `json:"last_error"`

@@ -213,8 +213,8 @@ func (s *Server) RetryNow(provider string) error {
 	if _, ok := s.state.Load().cfg.Provider(provider); !ok {
 		return fmt.Errorf("retry: no provider named %q", provider)
 	}
-	s.health.Reset(provider)
-	s.log.Info("cooldown cleared by hand", slog.String("provider", provider))
+	s.health.Reset(provider, "retried by hand")
+	s.log.Info("provider state cleared by hand", slog.String("provider", provider))
 	s.bus.publish(Event{Kind: EventChanged, Time: time.Now(), Provider: provider})
 	return nil
 }
@@ -267,6 +267,7 @@ func (s *Server) Reload() error {
 		return fail(err)
 	}
 	s.state.Store(st)
+	s.carryHealth(old.cfg, cfg)
 	// Requests in flight keep their old transports; only idle connections go.
 	for _, u := range old.upstreams {
 		u.close()
@@ -282,6 +283,21 @@ func (s *Server) Reload() error {
 		slog.Int("providers", len(cfg.Providers)), slog.Int("routes", len(cfg.Routes)))
 	s.bus.publish(Event{Kind: EventConfigReloaded, Time: time.Now()})
 	return nil
+}
+
+// carryHealth keeps the state of providers that a reload left as they were;
+// a provider whose settings changed starts afresh (a new key is the usual fix
+// for "needs attention"), and one that left the file is forgotten.
+func (s *Server) carryHealth(old, cur *config.Config) {
+	for _, p := range old.Providers {
+		np, ok := cur.Provider(p.Name)
+		switch {
+		case !ok:
+			s.health.Forget(p.Name)
+		case !p.SameEndpoint(np):
+			s.health.Reset(p.Name, "provider changed by reload")
+		}
+	}
 }
 
 func firstLine(s string) string {
@@ -305,17 +321,30 @@ func (s *Server) Snapshot() Snapshot {
 		LogFile:    s.logFile,
 		Routes:     len(st.cfg.Routes),
 	}
+	now := time.Now()
 	for _, p := range st.cfg.Providers {
 		h := s.health.Status(p.Name)
+		state := h.State
+		if !p.Enabled {
+			state = health.StateDisabled
+		}
+		var remaining time.Duration
+		if !h.Until.IsZero() {
+			remaining = max(h.Until.Sub(now), 0)
+		}
 		snap.Providers = append(snap.Providers, ProviderStatus{
 			Name:              p.Name,
 			Type:              p.Type,
 			BaseURL:           p.BaseURL,
 			Enabled:           p.Enabled,
-			Healthy:           p.Enabled && h.Available,
+			State:             state,
+			StateReason:       h.Reason,
+			Until:             h.Until,
+			Healthy:           state == health.StateHealthy,
 			FailureCount:      h.FailureCount,
 			LastFailure:       h.LastFailure,
-			CooldownRemaining: h.CooldownRemaining,
+			LastSuccess:       h.LastSuccess,
+			CooldownRemaining: remaining,
 			LastError:         h.LastError,
 			Requests:          h.Requests,
 			Failures:          h.Failures,
@@ -326,32 +355,37 @@ func (s *Server) Snapshot() Snapshot {
 	return snap
 }
 
-// onHealth turns health transitions into events.
+// onHealth turns state transitions into events.
 func (s *Server) onHealth(tr health.Transition) {
 	now := time.Now()
-	if tr.Down {
-		s.log.Warn("provider cooling down", slog.String("provider", tr.Provider),
-			slog.String("reason", tr.Reason), slog.Duration("cooldown", tr.Cooldown))
-		s.bus.publish(Event{Kind: EventProviderFailed, Time: now, Provider: tr.Provider, Reason: tr.Reason, Cooldown: tr.Cooldown})
-		if s.everyProviderDown() && s.allDown.CompareAndSwap(false, true) {
-			s.log.Error("all providers are down")
-			s.bus.publish(Event{Kind: EventAllDown, Time: now, Reason: tr.Reason})
-		}
+	ev := Event{Kind: EventProviderState, Time: now, Provider: tr.Provider, State: tr.State, Prev: tr.Prev, Reason: tr.Reason, Until: tr.Until}
+	if tr.State == health.StateHealthy {
+		s.allDown.Store(false)
+		s.log.Info("provider back in rotation", slog.String("provider", tr.Provider),
+			slog.String("was", string(tr.Prev)), slog.String("reason", tr.Reason))
+		s.bus.publish(ev)
 		return
 	}
-	s.allDown.Store(false)
-	s.log.Info("provider back in rotation", slog.String("provider", tr.Provider), slog.String("reason", tr.Reason))
-	s.bus.publish(Event{Kind: EventProviderRecovered, Time: now, Provider: tr.Provider, Reason: tr.Reason})
+	attrs := []any{slog.String("provider", tr.Provider), slog.String("state", string(tr.State)), slog.String("reason", tr.Reason)}
+	if !tr.Until.IsZero() {
+		attrs = append(attrs, slog.Duration("for", tr.Until.Sub(now).Round(time.Second)))
+	}
+	s.log.Warn("provider out of rotation", attrs...)
+	s.bus.publish(ev)
+	if s.noProviderInRotation() && s.allDown.CompareAndSwap(false, true) {
+		s.log.Error("no provider is in rotation")
+		s.bus.publish(Event{Kind: EventAllDown, Time: now, Reason: tr.Reason})
+	}
 }
 
-func (s *Server) everyProviderDown() bool {
+// noProviderInRotation reports whether every enabled provider is out of
+// rotation (and there is at least one).
+func (s *Server) noProviderInRotation() bool {
 	st := s.state.Load()
-	n := 0
 	for name := range st.upstreams {
-		if s.health.Available(name) {
+		if state, _ := s.health.State(name); state == health.StateHealthy {
 			return false
 		}
-		n++
 	}
-	return n > 0
+	return len(st.upstreams) > 0
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ccbalancer/ccbalancer/assets"
 	"github.com/ccbalancer/ccbalancer/proxy"
+	"github.com/ccbalancer/ccbalancer/proxy/health"
 )
 
 // Notice is one desktop notification.
@@ -17,6 +18,9 @@ type Notice struct {
 	// application icon).
 	Icon assets.State
 }
+
+// eventRecovered is a provider state event whose state is healthy.
+const eventRecovered proxy.EventKind = "recovered"
 
 // defaultCooldown stands in for a failure's cooldown when the event that
 // announced it carried none (a failover seen before its cooldown event).
@@ -76,9 +80,17 @@ func newBatcher() *batcher {
 // Add records an event seen at now. It reports whether a notice is now
 // pending, which starts a burst if none was open.
 func (b *batcher) Add(e proxy.Event, now time.Time) bool {
-	switch e.Kind {
-	case proxy.EventProviderFailed, proxy.EventFailover:
-		cooldown := e.Cooldown
+	kind := e.Kind
+	if kind == proxy.EventProviderState && e.State == health.StateHealthy {
+		kind = eventRecovered
+	}
+	var eCooldown time.Duration
+	if !e.Until.IsZero() {
+		eCooldown = max(e.Until.Sub(e.Time), 0)
+	}
+	switch kind {
+	case proxy.EventProviderState, proxy.EventFailover:
+		cooldown := eCooldown
 		if cooldown <= 0 {
 			cooldown = defaultCooldown
 		}
@@ -88,26 +100,26 @@ func (b *batcher) Add(e proxy.Event, now time.Time) bool {
 			if e.Next != "" {
 				f.next = e.Next
 			}
-			if e.Cooldown > 0 {
-				f.cooldown = e.Cooldown
-				b.quietUntil[e.Provider] = now.Add(e.Cooldown)
+			if eCooldown > 0 {
+				f.cooldown = eCooldown
+				b.quietUntil[e.Provider] = now.Add(eCooldown)
 			}
 			return true
 		}
 		if now.Before(b.quietUntil[e.Provider]) {
-			if e.Cooldown > 0 {
+			if eCooldown > 0 {
 				// A new cooldown for a provider already announced: stay quiet
 				// until its end.
-				b.quietUntil[e.Provider] = now.Add(e.Cooldown)
+				b.quietUntil[e.Provider] = now.Add(eCooldown)
 			}
 			return !b.pending.empty()
 		}
 		b.quietUntil[e.Provider] = now.Add(cooldown)
 		b.announced[e.Provider] = true
 		b.pending.failures = append(b.pending.failures, &failure{
-			provider: e.Provider, reason: e.Reason, next: e.Next, cooldown: e.Cooldown,
+			provider: e.Provider, reason: e.Reason, next: e.Next, cooldown: eCooldown,
 		})
-	case proxy.EventProviderRecovered:
+	case eventRecovered:
 		delete(b.quietUntil, e.Provider)
 		b.allDown = false
 		if !b.announced[e.Provider] {

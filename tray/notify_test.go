@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ccbalancer/ccbalancer/proxy"
+	"github.com/ccbalancer/ccbalancer/proxy/health"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
@@ -14,7 +15,11 @@ import (
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func failed(p, reason string, cooldown time.Duration) proxy.Event {
-	return proxy.Event{Kind: proxy.EventProviderFailed, Provider: p, Reason: reason, Cooldown: cooldown}
+	e := proxy.Event{Kind: proxy.EventProviderState, Time: t0, Provider: p, Reason: reason, State: health.StateCooling}
+	if cooldown > 0 {
+		e.Until = t0.Add(cooldown)
+	}
+	return e
 }
 
 func failover(p, next, reason string) proxy.Event {
@@ -22,7 +27,7 @@ func failover(p, next, reason string) proxy.Event {
 }
 
 func recovered(p string) proxy.Event {
-	return proxy.Event{Kind: proxy.EventProviderRecovered, Provider: p}
+	return proxy.Event{Kind: proxy.EventProviderState, Provider: p, State: health.StateHealthy}
 }
 
 // step is one event at an offset from t0, or a flush (zero Event).

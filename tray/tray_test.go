@@ -11,6 +11,7 @@ import (
 
 	"github.com/ccbalancer/ccbalancer/assets"
 	"github.com/ccbalancer/ccbalancer/proxy"
+	"github.com/ccbalancer/ccbalancer/proxy/health"
 )
 
 func TestRefreshShowsTheModel(t *testing.T) {
@@ -217,7 +218,7 @@ func TestLoop(t *testing.T) {
 			s.Providers[1].Healthy = false
 			s.Providers[1].CooldownRemaining = 7 * time.Second
 		})
-		srv.subs[0] <- proxy.Event{Kind: proxy.EventProviderFailed, Provider: "B"}
+		srv.subs[0] <- proxy.Event{Kind: proxy.EventProviderState, Provider: "B", State: health.StateCooling}
 		synctest.Wait()
 		if it := find(b.tree(), ActProvider+"B"); it.Label != "B: cooling down, 0:07 left" {
 			t.Fatalf("B = %q", it.Label)

@@ -1,6 +1,7 @@
-// Package health tracks each provider's runtime health: cooldowns after
-// failures, counters and latency. State is keyed by provider name and lives
-// outside the configuration, so it survives a reload.
+// Package health tracks each provider's runtime state (DESIGN.md section 10,
+// "Provider states"): healthy, cooling, rate limited, needs attention or
+// budget reached, with counters and latency. State is keyed by provider name
+// and lives outside the configuration, so it survives a reload.
 package health
 
 import (
@@ -9,177 +10,305 @@ import (
 	"time"
 )
 
-// Transition is a change of a provider's availability, reported to the
-// Tracker's callback.
+// State is a provider's state. The zero value is not a state; a provider the
+// Tracker has never seen is StateHealthy.
+type State string
+
+// Provider states, as DESIGN.md section 10 defines them. Every consumer
+// (/providers, the tray, notifications, selection) reads these same values.
+const (
+	// StateHealthy: in rotation.
+	StateHealthy State = "healthy"
+	// StateCooling: a transient failure (connection, timeout, 5xx, 529, 3xx,
+	// cut stream). Tried only when nothing else is left, until its timer ends.
+	StateCooling State = "cooling"
+	// StateRateLimited: 429, or quota headers saying the window is used up.
+	// Skipped until the window resets.
+	StateRateLimited State = "rate_limited"
+	// StateNeedsAttention: the key was rejected (401/403) or the account has
+	// no credit (402, billing errors). Skipped; no timer ends it, only a real
+	// success (a probe, "Retry now", or a reload that changes the provider).
+	StateNeedsAttention State = "needs_attention"
+	// StateBudgetReached: the provider's own budget is spent. Skipped until
+	// the budget window resets.
+	StateBudgetReached State = "budget_reached"
+	// StateDisabled: enabled: false in the configuration. Never tried. The
+	// Tracker never holds this state; snapshots derive it from the config.
+	StateDisabled State = "disabled"
+)
+
+// rank orders states by how much they keep a provider out: a failure moves a
+// provider to a state of higher rank, or extends one of the same rank.
+func (s State) rank() int {
+	switch s {
+	case StateCooling:
+		return 1
+	case StateRateLimited, StateBudgetReached:
+		return 2
+	case StateNeedsAttention:
+		return 3
+	}
+	return 0
+}
+
+// Usable reports whether selection may try a provider in this state at all:
+// healthy ones in rotation, cooling ones as a last resort.
+func (s State) Usable() bool { return s == StateHealthy || s == StateCooling || s == "" }
+
+// Failure is one failed attempt as the Tracker needs it.
+type Failure struct {
+	// State is the state the failure puts the provider in; "" counts the
+	// failure without changing the state (a 404, a request the provider's
+	// format cannot carry).
+	State State
+	// Reason is short, human and secret-free: "HTTP 401: invalid x-api-key".
+	Reason string
+	// For is how long the state lasts (cooling, rate limited); it is ignored
+	// for StateNeedsAttention, which has no timer.
+	For time.Duration
+}
+
+// Transition is a change of a provider's state, reported to the Tracker's
+// callback.
 type Transition struct {
 	Provider string
-	// Down is true when the provider entered a cooldown, false when it left one.
-	Down     bool
-	Reason   string
-	Cooldown time.Duration
+	State    State
+	// Prev is the state left.
+	Prev   State
+	Reason string
+	// Until is when the state ends by itself; zero when it has no timer.
+	Until time.Time
 }
 
 // Status is a copy of one provider's state.
 type Status struct {
-	Available         bool
-	FailureCount      int // consecutive failures
-	LastFailure       time.Time
-	CooldownUntil     time.Time
-	CooldownRemaining time.Duration
-	LastError         string
-	Requests          int64
-	Failures          int64
-	LatencyP50        time.Duration
-	LatencyP99        time.Duration
+	State State
+	// Until is when State ends by itself (zero for healthy and needs_attention).
+	Until time.Time
+	// Reason is why the provider is in State ("" when healthy).
+	Reason       string
+	FailureCount int // consecutive failures
+	LastFailure  time.Time
+	LastError    string
+	Requests     int64
+	Failures     int64
+	LastSuccess  time.Time
+	LatencyP50   time.Duration
+	LatencyP99   time.Duration
 }
+
+// Available reports whether the provider is in rotation (healthy).
+func (s Status) Available() bool { return s.State == StateHealthy }
 
 // latencyWindow is how many recent latencies the percentiles are computed over.
 const latencyWindow = 256
 
-type state struct {
-	failures      int
-	lastFailure   time.Time
-	cooldownUntil time.Time
-	lastError     string
-	requests      int64
-	failed        int64
-	lat           [latencyWindow]time.Duration
-	latN          int
-	timer         *time.Timer
+type provider struct {
+	state       State
+	until       time.Time
+	reason      string
+	failures    int
+	lastFailure time.Time
+	lastError   string
+	lastSuccess time.Time
+	requests    int64
+	failed      int64
+	lat         [latencyWindow]time.Duration
+	latN        int
+	timer       *time.Timer
 }
 
-// Tracker holds every provider's health. It is safe for concurrent use.
-// Time comes from the time package, so tests run it under testing/synctest.
+// Tracker holds every provider's state. It is safe for concurrent use. Time
+// comes from the time package, so tests run it under testing/synctest.
 type Tracker struct {
 	mu       sync.Mutex
-	m        map[string]*state
+	m        map[string]*provider
 	onChange func(Transition)
 	closed   bool
 }
 
 // New returns a Tracker. onChange, if not nil, is called (outside the lock,
-// from the goroutine that caused the change or from a timer) on every transition.
+// from the goroutine that caused the change or from a timer) on every
+// transition.
 func New(onChange func(Transition)) *Tracker {
-	return &Tracker{m: make(map[string]*state), onChange: onChange}
+	return &Tracker{m: make(map[string]*provider), onChange: onChange}
 }
 
-func (t *Tracker) get(name string) *state {
-	s := t.m[name]
-	if s == nil {
-		s = &state{}
-		t.m[name] = s
+func (t *Tracker) get(name string) *provider {
+	p := t.m[name]
+	if p == nil {
+		p = &provider{state: StateHealthy}
+		t.m[name] = p
 	}
-	return s
+	return p
 }
 
-// Available reports whether the provider is out of cooldown.
-func (t *Tracker) Available(name string) bool {
+// State returns the provider's state and when it ends by itself (zero when
+// it has no timer).
+func (t *Tracker) State(name string) (State, time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s := t.m[name]
-	return s == nil || !time.Now().Before(s.cooldownUntil)
-}
-
-// CooldownUntil returns when the provider's cooldown ends (zero if none).
-func (t *Tracker) CooldownUntil(name string) time.Time {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if s := t.m[name]; s != nil && time.Now().Before(s.cooldownUntil) {
-		return s.cooldownUntil
+	if p := t.m[name]; p != nil {
+		return p.state, p.until
 	}
-	return time.Time{}
+	return StateHealthy, time.Time{}
 }
 
-// Failed records a failed attempt. With cooldown > 0 the provider sits out
-// until now+cooldown (a longer running cooldown is kept).
-func (t *Tracker) Failed(name, reason string, cooldown time.Duration) {
+// Failed records a failed attempt and, when f.State outranks the current
+// state (or equals it with a later end), moves the provider there.
+func (t *Tracker) Failed(name string, f Failure) {
 	now := time.Now()
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
 		return
 	}
-	s := t.get(name)
-	s.failures++
-	s.failed++
-	s.lastFailure = now
-	s.lastError = reason
+	p := t.get(name)
+	p.failures++
+	p.failed++
+	p.lastFailure = now
+	p.lastError = f.Reason
 	var tr *Transition
-	if until := now.Add(cooldown); cooldown > 0 && until.After(s.cooldownUntil) {
-		wasDown := now.Before(s.cooldownUntil)
-		s.cooldownUntil = until
-		t.armLocked(name, s, cooldown)
-		if !wasDown {
-			tr = &Transition{Provider: name, Down: true, Reason: reason, Cooldown: cooldown}
+	if f.State != "" && f.State != StateHealthy {
+		var until time.Time
+		if f.State != StateNeedsAttention && f.For > 0 {
+			until = now.Add(f.For)
+		}
+		if outranks(f.State, until, p) {
+			tr = t.enterLocked(name, p, f.State, f.Reason, until)
 		}
 	}
 	t.mu.Unlock()
 	t.notify(tr)
 }
 
-// armLocked (re)starts the timer that reports the end of the cooldown.
-func (t *Tracker) armLocked(name string, s *state, d time.Duration) {
-	if s.timer != nil {
-		s.timer.Stop()
-	}
-	s.timer = time.AfterFunc(d, func() { t.expire(name) })
-}
-
-func (t *Tracker) expire(name string) {
-	t.mu.Lock()
-	s := t.m[name]
-	if t.closed || s == nil || s.cooldownUntil.IsZero() || time.Now().Before(s.cooldownUntil) {
-		t.mu.Unlock()
-		return
-	}
-	s.cooldownUntil = time.Time{}
-	s.timer = nil
-	t.mu.Unlock()
-	t.notify(&Transition{Provider: name, Down: false, Reason: "cooldown over"})
-}
-
-// Succeeded records a served request and its latency. A success clears the
-// consecutive-failure count and any cooldown.
-func (t *Tracker) Succeeded(name string, latency time.Duration) {
+// Hold puts the provider in state until the given time, whatever it was in,
+// unless it is in a state of higher rank. It is for states that are not
+// failures: a budget spent, quota headers that say the window is used up.
+func (t *Tracker) Hold(name string, state State, reason string, until time.Time) {
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
 		return
 	}
-	s := t.get(name)
-	s.requests++
-	s.failures = 0
-	s.lat[s.latN%latencyWindow] = latency
-	s.latN++
+	p := t.get(name)
 	var tr *Transition
-	if !s.cooldownUntil.IsZero() {
-		tr = t.clearLocked(name, s, "served a request")
+	if outranks(state, until, p) {
+		tr = t.enterLocked(name, p, state, reason, until)
 	}
 	t.mu.Unlock()
 	t.notify(tr)
 }
 
-// Reset clears a provider's cooldown and failure count ("retry now").
-func (t *Tracker) Reset(name string) {
+// outranks reports whether entering state until the given time keeps p out
+// longer than what it is in now: a state of higher rank, or one of the same
+// rank that ends later (rate limit and budget share a rank).
+func outranks(state State, until time.Time, p *provider) bool {
+	if state.rank() != p.state.rank() {
+		return state.rank() > p.state.rank()
+	}
+	return !p.until.IsZero() && until.After(p.until)
+}
+
+// enterLocked moves p to state and arms the timer that ends it.
+func (t *Tracker) enterLocked(name string, p *provider, state State, reason string, until time.Time) *Transition {
+	prev := p.state
+	p.state, p.reason, p.until = state, reason, until
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
+	}
+	if !until.IsZero() {
+		p.timer = time.AfterFunc(time.Until(until), func() { t.expire(name, until) })
+	}
+	return &Transition{Provider: name, State: state, Prev: prev, Reason: reason, Until: until}
+}
+
+// endReason says why a state ended by its timer.
+func endReason(s State) string {
+	switch s {
+	case StateRateLimited:
+		return "rate limit window reset"
+	case StateBudgetReached:
+		return "budget window reset"
+	}
+	return "cooldown over"
+}
+
+func (t *Tracker) expire(name string, until time.Time) {
 	t.mu.Lock()
-	s := t.get(name)
-	s.failures = 0
-	tr := t.clearLocked(name, s, "retried by hand")
+	p := t.m[name]
+	if t.closed || p == nil || !p.until.Equal(until) || p.state == StateHealthy {
+		t.mu.Unlock()
+		return
+	}
+	tr := t.leaveLocked(name, p, endReason(p.state))
 	t.mu.Unlock()
 	t.notify(tr)
 }
 
-func (t *Tracker) clearLocked(name string, s *state, reason string) *Transition {
-	wasDown := time.Now().Before(s.cooldownUntil)
-	s.cooldownUntil = time.Time{}
-	if s.timer != nil {
-		s.timer.Stop()
-		s.timer = nil
+// leaveLocked returns p to healthy.
+func (t *Tracker) leaveLocked(name string, p *provider, reason string) *Transition {
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
 	}
-	if !wasDown {
+	if p.state == StateHealthy {
 		return nil
 	}
-	return &Transition{Provider: name, Down: false, Reason: reason}
+	prev := p.state
+	p.state, p.reason, p.until = StateHealthy, "", time.Time{}
+	return &Transition{Provider: name, State: StateHealthy, Prev: prev, Reason: reason}
+}
+
+// Succeeded records a served request and its latency (time to response
+// headers). A success is proof the provider works: it clears the
+// consecutive-failure count and every failure state. A spent budget stays.
+func (t *Tracker) Succeeded(name string, latency time.Duration) {
+	now := time.Now()
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return
+	}
+	p := t.get(name)
+	p.requests++
+	p.failures = 0
+	p.lastSuccess = now
+	p.lat[p.latN%latencyWindow] = latency
+	p.latN++
+	var tr *Transition
+	if p.state != StateHealthy && p.state != StateBudgetReached {
+		tr = t.leaveLocked(name, p, "served a request")
+	}
+	t.mu.Unlock()
+	t.notify(tr)
+}
+
+// Reset returns a provider to healthy with the given reason ("retried by
+// hand", "provider changed by reload", "probe succeeded") and clears its
+// consecutive failures.
+func (t *Tracker) Reset(name, reason string) {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return
+	}
+	p := t.get(name)
+	p.failures = 0
+	tr := t.leaveLocked(name, p, reason)
+	t.mu.Unlock()
+	t.notify(tr)
+}
+
+// Forget drops everything known about a provider (it left the configuration).
+func (t *Tracker) Forget(name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p := t.m[name]; p != nil && p.timer != nil {
+		p.timer.Stop()
+	}
+	delete(t.m, name)
 }
 
 func (t *Tracker) notify(tr *Transition) {
@@ -190,28 +319,26 @@ func (t *Tracker) notify(tr *Transition) {
 
 // Status returns a copy of the provider's state.
 func (t *Tracker) Status(name string) Status {
-	now := time.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s := t.m[name]
-	if s == nil {
-		return Status{Available: true}
+	p := t.m[name]
+	if p == nil {
+		return Status{State: StateHealthy}
 	}
 	st := Status{
-		Available:    !now.Before(s.cooldownUntil),
-		FailureCount: s.failures,
-		LastFailure:  s.lastFailure,
-		LastError:    s.lastError,
-		Requests:     s.requests,
-		Failures:     s.failed,
+		State:        p.state,
+		Until:        p.until,
+		Reason:       p.reason,
+		FailureCount: p.failures,
+		LastFailure:  p.lastFailure,
+		LastError:    p.lastError,
+		LastSuccess:  p.lastSuccess,
+		Requests:     p.requests,
+		Failures:     p.failed,
 	}
-	if !st.Available {
-		st.CooldownUntil = s.cooldownUntil
-		st.CooldownRemaining = s.cooldownUntil.Sub(now)
-	}
-	n := min(s.latN, latencyWindow)
+	n := min(p.latN, latencyWindow)
 	if n > 0 {
-		lat := slices.Clone(s.lat[:n])
+		lat := slices.Clone(p.lat[:n])
 		slices.Sort(lat)
 		st.LatencyP50 = lat[(n-1)*50/100]
 		st.LatencyP99 = lat[(n-1)*99/100]
@@ -224,10 +351,10 @@ func (t *Tracker) Close() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.closed = true
-	for _, s := range t.m {
-		if s.timer != nil {
-			s.timer.Stop()
-			s.timer = nil
+	for _, p := range t.m {
+		if p.timer != nil {
+			p.timer.Stop()
+			p.timer = nil
 		}
 	}
 }

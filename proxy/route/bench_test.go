@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ccbalancer/ccbalancer/config"
+	"github.com/ccbalancer/ccbalancer/proxy/health"
 )
 
 // benchRoutes is a config of the size people write: a few exact models and globs.
@@ -41,11 +42,11 @@ func BenchmarkMatch(b *testing.B) {
 // fixedHealth has one provider cooling down.
 type fixedHealth struct{ until time.Time }
 
-func (h fixedHealth) CooldownUntil(p string) time.Time {
+func (h fixedHealth) State(p string) (health.State, time.Time) {
 	if p == "tertiary" {
-		return h.until
+		return health.StateCooling, h.until
 	}
-	return time.Time{}
+	return health.StateHealthy, time.Time{}
 }
 
 func BenchmarkOrder(b *testing.B) {

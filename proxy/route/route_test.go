@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ccbalancer/ccbalancer/config"
+	"github.com/ccbalancer/ccbalancer/proxy/health"
 )
 
 func entries(names ...string) []config.RouteEntry {
@@ -103,9 +104,37 @@ func TestTableDefaultRoute(t *testing.T) {
 	}
 }
 
+// fakeHealth: a provider with a time is cooling until then; states names
+// other states.
 type fakeHealth map[string]time.Time
 
-func (f fakeHealth) CooldownUntil(p string) time.Time { return f[p] }
+func (f fakeHealth) State(p string) (health.State, time.Time) {
+	if u, ok := f[p]; ok && u.After(time.Now()) {
+		return health.StateCooling, u
+	}
+	return health.StateHealthy, time.Time{}
+}
+
+type stateHealth map[string]health.State
+
+func (f stateHealth) State(p string) (health.State, time.Time) {
+	if s, ok := f[p]; ok {
+		return s, time.Time{}
+	}
+	return health.StateHealthy, time.Time{}
+}
+
+func TestOrderSkipsStatesOutOfRotation(t *testing.T) {
+	t.Parallel()
+	r := &config.Route{Pattern: "*", Entries: entries("A", "B", "C", "D", "E")}
+	h := stateHealth{"A": health.StateNeedsAttention, "B": health.StateRateLimited, "C": health.StateBudgetReached, "D": health.StateCooling}
+	for _, strategy := range config.Strategies {
+		got := names(NewSelector().Order(r, strategy, "", h))
+		if diff := cmp.Diff([]string{"E", "D"}, got); diff != "" {
+			t.Errorf("%s: order (-want +got):\n%s", strategy, diff)
+		}
+	}
+}
 
 func names(es []config.RouteEntry) []string {
 	var out []string

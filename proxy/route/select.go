@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/ccbalancer/ccbalancer/config"
+	"github.com/ccbalancer/ccbalancer/proxy/health"
 )
 
-// Health answers whether a provider is out of cooldown, and until when it is in one.
+// Health answers a provider's state and when it ends (zero: no timer).
 type Health interface {
-	CooldownUntil(provider string) time.Time
+	State(provider string) (health.State, time.Time)
 }
 
 // Selector orders a route's entries for one request. It keeps the
@@ -29,19 +30,20 @@ func NewSelector() *Selector {
 	return &Selector{sessions: sessions{m: make(map[string]sessionEntry)}}
 }
 
-// Order returns the route's entries in the order to try them: available
-// providers first, ordered by strategy (sticky session first for round_robin
-// and random), then those in cooldown, soonest back first.
+// Order returns the route's entries in the order to try them (DESIGN.md
+// section 10): healthy providers first, ordered by strategy (sticky session
+// first for round_robin and random), then cooling ones, soonest back first.
+// Providers rate limited, needing attention or over budget are left out.
 func (s *Selector) Order(r *config.Route, strategy config.Strategy, session string, h Health) []config.RouteEntry {
 	var ready, cooling []config.RouteEntry
 	until := make(map[string]time.Time, len(r.Entries))
-	now := time.Now()
 	for _, e := range r.Entries {
-		if u := h.CooldownUntil(e.Provider); u.After(now) {
+		switch st, u := h.State(e.Provider); st {
+		case health.StateHealthy, "":
+			ready = append(ready, e)
+		case health.StateCooling:
 			until[e.Provider] = u
 			cooling = append(cooling, e)
-		} else {
-			ready = append(ready, e)
 		}
 	}
 	byPriority := func(a, b config.RouteEntry) int { return a.Priority - b.Priority }
