@@ -140,7 +140,7 @@ func (l *legacySettings) apply(p *parser, s *Settings) {
 		}
 	}
 	setIf("stream_idle_timeout", &s.StreamIdleTimeout, l.streamRead)
-	setIf("request_timeout", &s.RequestTimeout, l.nonStreamRead)
+	setIf("nonstream_timeout", &s.NonstreamTimeout, l.nonStreamRead)
 	setIf("connect_timeout", &s.ConnectTimeout, l.connect)
 	if l.logFilePath != nil {
 		if l.set["log_file"] {

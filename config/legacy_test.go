@@ -34,7 +34,7 @@ func TestLegacyFileLoads(t *testing.T) {
 	wantSettings := Defaults()
 	wantSettings.SelectionStrategy = StrategyRoundRobin
 	wantSettings.FailureCooldown = 180 * time.Second
-	wantSettings.RequestTimeout = 120 * time.Second    // timeouts.non_streaming.read_timeout
+	wantSettings.NonstreamTimeout = 120 * time.Second  // timeouts.non_streaming.read_timeout
 	wantSettings.StreamIdleTimeout = 300 * time.Second // timeouts.streaming.read_timeout
 	wantSettings.ConnectTimeout = 30 * time.Second     // timeouts.*.connect_timeout
 	wantSettings.LogLevel = slog.LevelWarn

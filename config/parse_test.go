@@ -71,6 +71,8 @@ settings:
   auth_key: "${KEY}"
   allowed_origins: ["http://localhost:3000/", "https://app.example"]
   max_body_size: 64MB
+  nonstream_timeout: 5m
+  max_event_size: 1MiB
 `
 	got := mustParse(t, yaml, testEnv)
 	want := &Config{
@@ -110,6 +112,8 @@ settings:
 			AuthKey:             "sk-secret-from-env",
 			AllowedOrigins:      []string{"http://localhost:3000", "https://app.example"},
 			MaxBodyBytes:        64_000_000,
+			NonstreamTimeout:    5 * time.Minute,
+			MaxEventBytes:       1 << 20,
 		},
 		Warnings: []string{
 			`p.yaml:16: providers[2].auth_value: provider "Off": environment variable NOT_SET is not set (the provider is disabled)`,

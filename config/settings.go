@@ -44,6 +44,9 @@ func (p *parser) settings(cfg *Config, n *yaml.Node) {
 		case "connect_timeout":
 			p.setDuration(&s.ConnectTimeout, v, f)
 			lg.explicit(kv.key)
+		case "nonstream_timeout":
+			p.setDuration(&s.NonstreamTimeout, v, f)
+			lg.explicit(kv.key)
 		case "cache_ttl":
 			p.setDuration(&s.CacheTTL, v, f)
 		case "host":
@@ -83,6 +86,10 @@ func (p *parser) settings(cfg *Config, n *yaml.Node) {
 		case "max_body_size":
 			if size, ok := p.size(v, f); ok {
 				s.MaxBodyBytes = size
+			}
+		case "max_event_size":
+			if size, ok := p.size(v, f); ok {
+				s.MaxEventBytes = size
 			}
 		case "enable_deduplication":
 			if b, ok := p.boolean(v, f); ok {

@@ -143,11 +143,15 @@ type Settings struct {
 	FailureCooldown   time.Duration
 	RequestTimeout    time.Duration // to the first byte of the upstream response
 	StreamIdleTimeout time.Duration // between bytes of a streaming response
-	ConnectTimeout    time.Duration
-	Host              string
-	Port              int
-	LogLevel          slog.Level
-	LogColor          bool
+	// NonstreamTimeout bounds a whole non-streamed answer, whose headers
+	// come only when it is complete (lowered per request to the client's
+	// x-stainless-timeout when that is smaller).
+	NonstreamTimeout time.Duration
+	ConnectTimeout   time.Duration
+	Host             string
+	Port             int
+	LogLevel         slog.Level
+	LogColor         bool
 	// LogFile is the JSON-lines log file; relative paths are resolved against
 	// the user's log directory. "" means the default location.
 	LogFile string
@@ -164,6 +168,9 @@ type Settings struct {
 	AuthKey Secret
 	// MaxBodyBytes bounds request bodies (413 past it).
 	MaxBodyBytes int64
+	// MaxEventBytes bounds one line and one event of an upstream stream (both
+	// dialects); a stream past it fails.
+	MaxEventBytes int64
 	// AllowedOrigins lists browser origins that may call the proxy. Requests with any
 	// other Origin header are refused.
 	AllowedOrigins []string
@@ -179,6 +186,7 @@ func Defaults() Settings {
 		FailureCooldown:     90 * time.Second,
 		RequestTimeout:      40 * time.Second,
 		StreamIdleTimeout:   120 * time.Second,
+		NonstreamTimeout:    600 * time.Second,
 		ConnectTimeout:      10 * time.Second,
 		Host:                "127.0.0.1",
 		Port:                8080,
@@ -189,6 +197,7 @@ func Defaults() Settings {
 		CacheTTL:            time.Hour,
 		CacheSizeLimit:      1000,
 		MaxBodyBytes:        32 << 20,
+		MaxEventBytes:       4 << 20,
 	}
 }
 
