@@ -1,148 +1,219 @@
 package proxy
 
 import (
-	"context"
+	"bytes"
+	"errors"
 	"io"
+	"mime"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ccbalancer/ccbalancer/config"
-	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
+	"github.com/ccbalancer/ccbalancer/proxy/health"
+	"github.com/ccbalancer/ccbalancer/proxy/sse"
 )
 
-// hopHeaders are not forwarded in either direction (RFC 9110 section 7.6.1),
-// nor are the client's credentials, Host, or lengths we set ourselves.
-var hopHeaders = map[string]bool{
-	"Connection": true, "Proxy-Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true,
-	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+// dialect is what differs between provider types, and only where their wire
+// formats differ: building the upstream request, reading an error answer,
+// and turning a successful answer into Anthropic bytes. Everything else (the
+// watchdog, classification, holding back, flushing, aborting) is the
+// attempt's, written once.
+type dialect interface {
+	// request builds the upstream request for one route entry, and returns
+	// the credential it carries (for redaction).
+	request(req *request, u *upstream, e config.RouteEntry) (out *http.Request, secret string, _ *attemptError)
+	// refusal classifies a non-2xx answer whose body (bounded) is body; a
+	// failRefused error carries the reply the client would get.
+	refusal(req *request, resp *http.Response, body []byte, secret string) *attemptError
+	// events decodes a 2xx streamed answer into Anthropic SSE.
+	events(req *request, rd *sse.Reader, secret string) eventSource
+	// streamHeader is the header sent to the client with a stream.
+	streamHeader(resp *http.Response) http.Header
+	// message turns a 2xx non-streamed answer into the client's reply.
+	message(req *request, resp *http.Response, body []byte, secret string) (*reply, *attemptError)
 }
 
-// clientOnly are request headers that never go upstream as the client sent them.
-var clientOnly = map[string]bool{
-	"X-Api-Key": true, "Authorization": true, "Host": true, "Content-Length": true,
-	// The transport negotiates compression itself and decodes it, so the
-	// relay can read stream events.
-	"Accept-Encoding": true,
+// eventSource yields a streamed answer as Anthropic SSE, piece by piece.
+type eventSource interface {
+	// next returns the next piece, valid until the next call; io.EOF at the
+	// end of the upstream body, an *attemptError for an answer that is an
+	// error or malformed, any other error for a failed read.
+	next() (piece, error)
 }
 
-// attempt sends the request to one anthropic provider and, on success,
-// relays the response. committed reports whether any byte reached the client.
-func (s *Server) attempt(req *request, u *upstream, e config.RouteEntry) (committed bool, _ *attemptError) {
-	if u.cfg.Type == config.TypeOpenAI {
-		return s.attemptOpenAI(req, u, e)
-	}
+// piece is some Anthropic SSE bytes of an answer.
+type piece struct {
+	b []byte
+	// content: b holds an event that is part of the answer (anything but
+	// message_start and ping); until the first such event nothing is sent
+	// to the client, so that a provider that fails can still be failed over.
+	content bool
+	// stop: b ends with message_stop; the answer is complete.
+	stop bool
+}
+
+const (
+	// maxPreamble bounds the bytes held back before a stream's first content
+	// event (message_start and pings are a few hundred bytes); past it they
+	// are sent.
+	maxPreamble = 64 << 10
+	// maxErrorBody bounds the error body read from a failed answer.
+	maxErrorBody = 64 << 10
+	// maxMessage bounds a non-streamed answer, which is read whole before
+	// any of it is sent, so that it can still be failed over until then
+	// (128,000 output tokens are well under 2 MB of JSON).
+	maxMessage = 16 << 20
+	// drainAfterStop is how long the end of an upstream body is awaited
+	// after message_stop, so that its connection can be reused; a provider
+	// that keeps the stream open longer has its connection closed instead.
+	drainAfterStop = 100 * time.Millisecond
+)
+
+// attempt sends the request to one provider and, if it answers, writes the
+// answer to the client: send → watchdog (first byte, then idle between
+// reads, error bodies included) → classify → write. It returns nil once the
+// client has the whole answer; any failure is an *attemptError that says
+// whether bytes already reached the client.
+func (s *Server) attempt(req *request, u *upstream, e config.RouteEntry) *attemptError {
 	set := req.st.cfg.Settings
-	body, f, held := req.body, req.fields, req.held
-	if stripped := anthropic.StripUnsignedThinking(body, f); len(stripped) != len(body) {
-		body, held = stripped, nil
-		f, _ = anthropic.Peek(body)
-	}
-	ctx, cancel := context.WithCancelCause(req.r.Context())
-	defer cancel(nil)
-	out, err := http.NewRequestWithContext(ctx, http.MethodPost, u.endpoint(req.r.URL.Path, req.r.URL.RawQuery), nil)
-	if err != nil {
-		return false, &attemptError{kind: failConnect, reason: "building request: " + err.Error(), cooldown: true}
-	}
-	if parts, ok := anthropic.RewriteModelParts(body, f, e.Model); ok && e.Model != config.Passthrough && e.Model != "" {
-		// The mapped model is spliced in as the body is sent: no copy of a
-		// body that may be 100 KB or more.
-		setBody(out, held, parts[:]...)
-	} else {
-		setBody(out, held, body)
-	}
-	copyRequestHeaders(out.Header, req.r.Header)
-	secret := setAuth(out.Header, u.cfg, req.r.Header)
-	resp, aerr := roundTrip(req, u, out, ctx, cancel, secret)
+	out, secret, aerr := u.dialect.request(req, u, e)
 	if aerr != nil {
-		return false, aerr
+		return aerr
 	}
-	defer resp.Body.Close()
-
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		errBody, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		ae := classifyStatus(resp.StatusCode, resp.Header, anthropicErrorMessage(errBody), secret)
-		if ae.kind == failClient {
-			// The client's own fault (400, 413, 422, ...): returned as it is.
-			ae.reason = "client error relayed: " + ae.reason
-			writeHeader(req.w, resp, u.cfg.Name, len(errBody))
-			_, _ = req.w.Write(errBody)
-			return true, ae
-		}
-		return false, ae
-	}
-	rl := newRelay(req, resp, ctx, cancel, set.StreamIdleTimeout)
-	defer rl.stop()
-	if req.fields.Stream && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		return rl.stream(u.cfg.Name, secret)
-	}
-	return rl.plain(u.cfg.Name)
-}
-
-func copyRequestHeaders(dst, src http.Header) {
-	for k, vs := range src {
-		if hopHeaders[k] || clientOnly[k] {
-			continue
-		}
-		dst[k] = vs
-	}
-}
-
-// setAuth puts the provider's credential on the upstream request and returns
-// the secret in use (for redaction).
-func setAuth(h http.Header, p config.Provider, client http.Header) string {
-	if p.AuthValue.IsPassthrough() {
-		// Forward the client's own credential (e.g. a subscription's OAuth token).
-		if v := client.Get("X-Api-Key"); v != "" {
-			h.Set("X-Api-Key", v)
-			return v
-		}
-		if v := client.Get("Authorization"); v != "" {
-			h.Set("Authorization", v)
-			return strings.TrimPrefix(v, "Bearer ")
-		}
-		return ""
-	}
-	v := p.AuthValue.Reveal()
-	if p.Type == config.TypeOpenAI || p.AuthType == config.AuthAuthToken {
-		h.Set("Authorization", "Bearer "+v)
-	} else {
-		h.Set("X-Api-Key", v)
-	}
-	return v
-}
-
-// writeHeader sends the upstream's status and headers to the client.
-func writeHeader(w http.ResponseWriter, resp *http.Response, provider string, contentLength int) {
-	h := w.Header()
-	for k, vs := range resp.Header {
-		if hopHeaders[k] || k == "Content-Length" {
-			continue
-		}
-		h[k] = vs
-	}
-	if contentLength >= 0 {
-		h.Set("Content-Length", strconv.Itoa(contentLength))
-	}
-	h.Set("X-Provider-Used", provider)
-	w.WriteHeader(resp.StatusCode)
-}
-
-// roundTrip sends out with the provider's extra headers, under the
-// first-byte timeout: our own timer, so the cause of a failure is known
-// exactly.
-func roundTrip(req *request, u *upstream, out *http.Request, ctx context.Context, cancel context.CancelCauseFunc, secret string) (*http.Response, *attemptError) {
 	for k, v := range u.cfg.Headers {
 		out.Header.Set(k, v)
 	}
+	limit, cause := req.firstByteLimit()
+	wd := newWatchdog(req.r.Context(), limit, cause)
+	defer wd.stop()
 	start := time.Now()
-	timer := time.AfterFunc(req.st.cfg.Settings.RequestTimeout, func() { cancel(errFirstByteTimeout) })
-	resp, err := u.client.Do(out)
-	timer.Stop()
+	resp, err := u.client.Do(out.WithContext(wd.ctx))
 	req.headersAfter = time.Since(start)
 	if err != nil {
-		return nil, classifyTransport(req.r.Context(), ctx, err, secret)
+		return classifyTransport(req.r.Context(), wd.ctx, err, "")
 	}
-	return resp, nil
+	body := wd.body(resp.Body)
+	defer body.Close()
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		wd.phase(set.RequestTimeout, errErrorBodyTimeout)
+		b, err := io.ReadAll(io.LimitReader(body, maxErrorBody))
+		if err != nil {
+			return classifyTransport(req.r.Context(), wd.ctx, err, "reading the error body")
+		}
+		return u.dialect.refusal(req, resp, b, secret)
+	}
+	wd.phase(set.StreamIdleTimeout, errIdleTimeout)
+	ct := mediaType(resp.Header)
+	if req.fields.Stream {
+		if ct != "text/event-stream" {
+			return providerFailure(health.StateCooling, "HTTP %d with content type %q to a streaming request", resp.StatusCode, ct)
+		}
+		rd := sse.NewReader(body, int(set.MaxEventBytes))
+		return s.relayStream(req, u, wd, body, u.dialect.events(req, rd, secret), u.dialect.streamHeader(resp))
+	}
+	if ct != "application/json" {
+		return providerFailure(health.StateCooling, "HTTP %d with content type %q to a non-streaming request", resp.StatusCode, ct)
+	}
+	b, err := readMessage(body, resp.ContentLength)
+	if errors.Is(err, errTooLarge) {
+		return providerFailure(health.StateCooling, "answer larger than %d bytes", maxMessage)
+	}
+	if err != nil {
+		return classifyTransport(req.r.Context(), wd.ctx, err, "answer cut")
+	}
+	rep, aerr := u.dialect.message(req, resp, b, secret)
+	if aerr != nil {
+		return aerr
+	}
+	rep.write(req.w, u.cfg.Name)
+	return nil
+}
+
+// relayStream writes a streamed answer to the client as it arrives. Pieces
+// are held back until the first content event; then each is written and
+// flushed at once. The answer ends with message_stop: anything else (a cut,
+// silence past stream_idle_timeout, an error event, a clean end without
+// message_stop) is a failure, committed once bytes reached the client.
+func (s *Server) relayStream(req *request, u *upstream, wd *watchdog, body io.Reader, src eventSource, header http.Header) *attemptError {
+	var held []byte
+	committed := false
+	rc := http.NewResponseController(req.w)
+	fail := func(ae *attemptError) *attemptError {
+		ae.committed = committed
+		return ae
+	}
+	for {
+		p, err := src.next()
+		if err != nil {
+			var ae *attemptError
+			switch {
+			case errors.As(err, &ae):
+				return fail(ae)
+			case errors.Is(err, io.EOF) && committed:
+				return fail(providerFailure(health.StateCooling, "stream ended without message_stop"))
+			case errors.Is(err, io.EOF):
+				return fail(providerFailure(health.StateCooling, "stream ended before any content"))
+			case errors.Is(err, sse.ErrTooLong):
+				return fail(providerFailure(health.StateCooling, "stream event longer than max_event_size (%d bytes)", req.st.cfg.Settings.MaxEventBytes))
+			}
+			return fail(classifyTransport(req.r.Context(), wd.ctx, err, "stream cut"))
+		}
+		out := p.b
+		if !committed {
+			held = append(held, p.b...)
+			if !p.content && len(held) <= maxPreamble {
+				continue
+			}
+			h := req.w.Header()
+			for k, vs := range header {
+				h[k] = vs
+			}
+			h.Set("X-Provider-Used", u.cfg.Name)
+			req.w.WriteHeader(http.StatusOK)
+			committed = true
+			out = held
+		}
+		if _, err := req.w.Write(out); err != nil {
+			return fail(&attemptError{kind: failClientGone, reason: "client went away"})
+		}
+		if err := rc.Flush(); err != nil {
+			return fail(&attemptError{kind: failClientGone, reason: "client went away"})
+		}
+		if p.stop {
+			// The answer is complete. Wait briefly for the end of the
+			// upstream body so that its connection can be reused; one that
+			// stays open is closed by the watchdog.
+			wd.phase(drainAfterStop, errIdleTimeout)
+			_, _ = io.Copy(io.Discard, io.LimitReader(body, maxPreamble))
+			return nil
+		}
+	}
+}
+
+var errTooLarge = errors.New("answer too large")
+
+// readMessage reads a whole non-streamed answer, at most maxMessage bytes.
+func readMessage(body io.Reader, length int64) ([]byte, error) {
+	if length > maxMessage {
+		return nil, errTooLarge
+	}
+	var buf bytes.Buffer
+	if length > 0 {
+		buf.Grow(int(length))
+	}
+	n, err := buf.ReadFrom(io.LimitReader(body, maxMessage+1))
+	if err == nil && n > maxMessage {
+		err = errTooLarge
+	}
+	return buf.Bytes(), err
+}
+
+// mediaType is the response's media type without parameters, lower case.
+func mediaType(h http.Header) string {
+	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
+	if err != nil {
+		return ""
+	}
+	return mt
 }

@@ -11,141 +11,45 @@ import (
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/internal/fake"
 	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
+	"github.com/ccbalancer/ccbalancer/proxy/health"
 )
 
-// TestFailoverMatrix: provider A misbehaves in one way, B is healthy. For
-// each kind, stream and non-stream: who served, what the client got, what
-// /providers shows, and that A is used again once its cooldown is over.
-func TestFailoverMatrix(t *testing.T) {
+// TestRecoveryAfterCooldown: a provider that failed is used again once its
+// cooldown is over, by itself, without a request having to prove it first.
+func TestRecoveryAfterCooldown(t *testing.T) {
 	t.Parallel()
-	const cooldown = 300 * time.Millisecond
-	type want struct {
-		status   int    // what the client gets
-		servedBy string // x-provider-used
-		cooldown bool   // A cooling down afterwards
-		minCool  time.Duration
-		reason   string // in A's last_error
-		bCalls   int
-		// attention: A needs attention afterwards (no timer).
-		attention bool
-	}
-	failover := func(reason string) want {
-		return want{status: 200, servedBy: "B", cooldown: true, reason: reason, bCalls: 1}
-	}
-	// A rejected key or no credit: no timer brings the provider back.
-	attention := func(reason string) want {
-		return want{status: 200, servedBy: "B", cooldown: true, reason: reason, bCalls: 1, attention: true}
-	}
-	tests := []struct {
-		name  string
-		deadA func(t *testing.T) string // A is a dead address instead of a fake
-		reply fake.Reply
-		want  want
-	}{
-		{name: "connection refused", deadA: refusedURL, want: failover("connection refused")},
-		{name: "connect timeout", deadA: blackholeURL, want: failover("connect timeout")},
-		{name: "no first byte", reply: fake.Reply{Mode: fake.StallHeaders}, want: failover("no response within request_timeout")},
-		{name: "500", reply: fake.Reply{Mode: fake.Status, Status: 500}, want: failover("HTTP 500")},
-		{name: "502", reply: fake.Reply{Mode: fake.Status, Status: 502}, want: failover("HTTP 502")},
-		{name: "503", reply: fake.Reply{Mode: fake.Status, Status: 503}, want: failover("HTTP 503")},
-		{name: "529", reply: fake.Reply{Mode: fake.Status, Status: 529, Message: "Overloaded"}, want: failover("HTTP 529: Overloaded")},
-		{name: "429 retry-after", reply: fake.Reply{Mode: fake.Status, Status: 429, RetryAfter: "30"},
-			want: want{status: 200, servedBy: "B", cooldown: true, minCool: 29 * time.Second, reason: "HTTP 429", bCalls: 1}},
-		{name: "402", reply: fake.Reply{Mode: fake.Status, Status: 402, Message: "quota exceeded"}, want: attention("HTTP 402: quota exceeded")},
-		{name: "401", reply: fake.Reply{Mode: fake.Status, Status: 401, Message: "invalid x-api-key"}, want: attention("HTTP 401")},
-		{name: "403", reply: fake.Reply{Mode: fake.Status, Status: 403}, want: attention("HTTP 403")},
-		{name: "200 then error event", reply: fake.Reply{Mode: fake.ErrorEvent, Message: "Overloaded"}, want: failover("overloaded_error: Overloaded")},
-		{name: "stall after message_start", reply: fake.Reply{Mode: fake.StallAfterStart}, want: failover("no data within stream_idle_timeout")},
-		{name: "404 model not found", reply: fake.Reply{Mode: fake.Status, Status: 404, Message: "model: claude-sonnet-5"},
-			want: want{status: 200, servedBy: "B", cooldown: false, reason: "HTTP 404", bCalls: 1}},
-		{name: "400 client error", reply: fake.Reply{Mode: fake.Status, Status: 400, Message: "max_tokens: too large"},
-			want: want{status: 400, servedBy: "A", cooldown: false, bCalls: 0}},
-	}
-	for _, tt := range tests {
-		for _, stream := range []bool{false, true} {
-			if (tt.reply.Mode == fake.ErrorEvent || tt.reply.Mode == fake.StallAfterStart) && !stream {
-				continue // an error event only exists in a stream
-			}
-			t.Run(fmt.Sprintf("%s/stream=%v", tt.name, stream), func(t *testing.T) {
-				t.Parallel()
-				specs := ups("A", "B")
-				if tt.deadA != nil {
-					specs[0].url = tt.deadA(t)
+	for _, stream := range []bool{false, true} {
+		t.Run(fmt.Sprint("stream=", stream), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, func(c *config.Config) { c.Settings.FailureCooldown = 200 * time.Millisecond }, ups("A", "B")...)
+			events, cancel := e.srv.Subscribe()
+			defer cancel()
+			e.ups["A"].SetScript(func(n int, _ *http.Request) fake.Reply {
+				if n == 1 {
+					return fake.Reply{Mode: fake.Status, Status: 500}
 				}
-				e := newEnv(t, func(c *config.Config) {
-					c.Settings.FailureCooldown = cooldown
-					c.Settings.RequestTimeout = 400 * time.Millisecond
-					c.Settings.ConnectTimeout = 150 * time.Millisecond
-					c.Settings.StreamIdleTimeout = 300 * time.Millisecond
-				}, specs...)
-				if a := e.ups["A"]; a != nil {
-					a.SetScript(func(n int, _ *http.Request) fake.Reply {
-						if n == 1 {
-							return tt.reply
-						}
-						return fake.Reply{}
-					})
-				}
-				start := time.Now()
-				resp, body, err := e.send(stream, nil)
-				took := time.Since(start)
-				if err != nil {
-					t.Fatalf("reading answer: %v", err)
-				}
-				if resp.StatusCode != tt.want.status || resp.Header.Get("X-Provider-Used") != tt.want.servedBy {
-					t.Fatalf("got %d from %q, want %d from %q; body %s", resp.StatusCode, resp.Header.Get("X-Provider-Used"), tt.want.status, tt.want.servedBy, body)
-				}
-				switch {
-				case tt.want.status == 400:
-					if typ, msg, ok := anthropic.ParseError([]byte(body)); !ok || typ != anthropic.ErrInvalidRequest || msg != "max_tokens: too large" {
-						t.Errorf("client error not relayed as it is: %s", body)
-					}
-				case stream:
-					if !strings.Contains(body, "event: message_stop") || streamText(t, body) != "Hello from B." {
-						t.Errorf("stream incomplete: %s", body)
-					}
-				default:
-					if !strings.Contains(body, `"Hello from B."`) {
-						t.Errorf("answer = %s", body)
-					}
-				}
-				if got := e.ups["B"].Count(); got != tt.want.bCalls {
-					t.Errorf("B received %d requests, want %d", got, tt.want.bCalls)
-				}
-				a := e.providers()["A"]
-				if a.Healthy == tt.want.cooldown {
-					t.Errorf("A healthy = %v, want %v (%+v)", a.Healthy, !tt.want.cooldown, a)
-				}
-				if tt.want.minCool > 0 && a.CooldownRemainingS < tt.want.minCool.Seconds() {
-					t.Errorf("A cooldown %.1fs, want at least %v (retry-after honoured)", a.CooldownRemainingS, tt.want.minCool)
-				}
-				if !strings.Contains(a.LastError, tt.want.reason) {
-					t.Errorf("A last_error = %q, want it to contain %q", a.LastError, tt.want.reason)
-				}
-				if strings.Contains(a.LastError, "secret") || strings.Contains(body, "secret") {
-					t.Errorf("a secret leaked: %q / %s", a.LastError, body)
-				}
-				t.Logf("failover took %v", took)
-				if tt.want.attention != (a.State == "needs_attention") {
-					t.Errorf("A state = %q, want needs_attention: %v", a.State, tt.want.attention)
-				}
-				if !tt.want.cooldown || tt.want.minCool > 0 || tt.deadA != nil || tt.want.attention {
-					return
-				}
-				// Recovery: once the cooldown is over, A serves again.
-				deadline := time.Now().Add(5 * time.Second)
-				for !e.providers()["A"].Healthy {
-					if time.Now().After(deadline) {
-						t.Fatal("A never came back after its cooldown")
-					}
-					time.Sleep(20 * time.Millisecond)
-				}
-				resp, _, err = e.send(stream, nil)
-				if err != nil || resp.Header.Get("X-Provider-Used") != "A" {
-					t.Fatalf("after the cooldown: served by %q (err %v), want A", resp.Header.Get("X-Provider-Used"), err)
-				}
+				return fake.Reply{}
 			})
-		}
+			if resp, _, _ := e.send(stream, nil); resp.Header.Get("X-Provider-Used") != "B" {
+				t.Fatalf("first request served by %q, want B", resp.Header.Get("X-Provider-Used"))
+			}
+			if resp, _, _ := e.send(stream, nil); resp.Header.Get("X-Provider-Used") != "B" {
+				t.Fatalf("during A's cooldown served by %q, want B", resp.Header.Get("X-Provider-Used"))
+			}
+			// Wait for the end of the cooldown as the tray learns of it.
+			for ev := range events {
+				if ev.Kind == EventProviderState && ev.Provider == "A" && ev.State == health.StateHealthy {
+					if ev.Reason != "cooldown over" || ev.Prev != health.StateCooling {
+						t.Fatalf("recovery event %+v", ev)
+					}
+					break
+				}
+			}
+			resp, _, err := e.send(stream, nil)
+			if err != nil || resp.Header.Get("X-Provider-Used") != "A" {
+				t.Fatalf("after the cooldown: served by %q (err %v), want A", resp.Header.Get("X-Provider-Used"), err)
+			}
+		})
 	}
 }
 
@@ -209,7 +113,7 @@ func TestEchoedKeyRedacted(t *testing.T) {
 	events, cancel := e.srv.Subscribe()
 	defer cancel()
 	resp, body, _ := e.send(false, nil)
-	if resp.StatusCode != 503 || strings.Contains(body, "sk-test-a-secret") || !strings.Contains(body, "[REDACTED]") {
+	if resp.StatusCode != 400 || strings.Contains(body, "sk-test-a-secret") || !strings.Contains(body, "[REDACTED]") {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
 	if le := e.providers()["A"].LastError; strings.Contains(le, "sk-test-a-secret") {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
-	"github.com/ccbalancer/ccbalancer/proxy/health"
 )
 
 // routes dispatches by path, then method, so that every wrong path or
@@ -173,95 +172,26 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 	}
 	req := &request{w: w, r: r, body: body, held: held, fields: f, log: log, st: st,
 		session: r.Header.Get("X-Claude-Code-Session-Id"), start: time.Now()}
-	cands := s.selector.Order(rt, st.strategy, req.session, s.health)
-	if len(cands) == 0 {
-		anthropic.WriteError(w, http.StatusServiceUnavailable, anthropic.ErrOverloaded,
-			fmt.Sprintf("route %q for model %q has no enabled provider", rt.Pattern, f.Model))
-		return
-	}
-	s.failover(req, cands)
+	s.failover(req, rt)
 }
 
-// failover tries the candidates in order until one serves the request, the
-// client goes away, or a response has been committed to the client.
-func (s *Server) failover(req *request, cands []config.RouteEntry) {
-	var fails []string
-	allNotFound := true
-	var last *attemptError
-	for i, e := range cands {
-		u := req.st.upstreams[e.Provider]
-		if u == nil {
-			continue
-		}
-		committed, aerr := s.attempt(req, u, e)
-		if aerr == nil {
-			// Latency is time to response headers: a stream's length says
-			// nothing about the provider's speed.
-			s.health.Succeeded(e.Provider, req.headersAfter)
-			s.selector.Served(req.session, e.Provider)
-			// Per-request lines are DEBUG, like an access log that is off by
-			// default: at INFO the log holds what changed (failovers,
-			// cooldowns, recoveries), and the tray and /providers count requests.
-			req.log.Debug("request served", slog.String("provider", e.Provider), slog.String("model", req.fields.Model),
-				slog.Bool("stream", req.fields.Stream), slog.Int("attempt", i+1), slog.Duration("took", time.Since(req.start)))
-			return
-		}
-		if aerr.kind == failClient {
-			// The client went away or the provider answered a client error
-			// (already relayed): neither is the provider's fault.
-			req.log.Info("request ended", slog.String("provider", e.Provider), slog.String("reason", aerr.reason))
-			return
-		}
-		var hf health.Failure
-		if aerr.kind != failSkip {
-			hf = s.recordFailure(e.Provider, aerr, req)
-		}
-		if committed {
-			// Bytes already reached the client: the only honest end is an
-			// aborted connection, so the client retries (DESIGN.md 5.5).
-			req.log.Warn("stream failed after the first byte; aborting the client connection",
-				slog.String("provider", e.Provider), slog.String("reason", aerr.reason))
-			panic(http.ErrAbortHandler)
-		}
-		fails = append(fails, fmt.Sprintf("%s: %s", e.Provider, aerr.reason))
-		allNotFound = allNotFound && aerr.kind == failNotFound
-		last = aerr
-		if i+1 < len(cands) {
-			next := cands[i+1].Provider
-			req.log.Warn("failing over", slog.String("from", e.Provider), slog.String("to", next), slog.String("reason", aerr.reason))
-			ev := Event{Kind: EventFailover, Time: time.Now(), Provider: e.Provider, Next: next, Reason: aerr.reason, State: hf.State}
-			if hf.For > 0 {
-				ev.Until = ev.Time.Add(hf.For)
-			}
-			s.bus.publish(ev)
+// firstByteLimit is how long an attempt may wait for the response headers,
+// and the cause reported when it runs out: request_timeout for a stream; for
+// a non-streamed answer, whose headers come only when it is complete,
+// nonstream_timeout, or the client's own x-stainless-timeout (seconds, as
+// the Anthropic SDKs send it) when that is smaller.
+func (req *request) firstByteLimit() (time.Duration, error) {
+	set := req.st.cfg.Settings
+	if req.fields.Stream {
+		return set.RequestTimeout, errFirstByteTimeout
+	}
+	d := set.NonstreamTimeout
+	if v := req.r.Header.Get("X-Stainless-Timeout"); v != "" {
+		if secs, err := strconv.ParseFloat(v, 64); err == nil && secs > 0 && secs < 1e6 {
+			d = min(d, time.Duration(secs*float64(time.Second)))
 		}
 	}
-	if last != nil && allNotFound {
-		anthropic.WriteError(req.w, http.StatusNotFound, anthropic.ErrNotFound,
-			"no provider has this model: "+strings.Join(fails, "; "))
-		return
-	}
-	req.log.Error("all providers failed", slog.String("model", req.fields.Model), slog.Any("tried", fails))
-	anthropic.WriteError(req.w, http.StatusServiceUnavailable, anthropic.ErrOverloaded,
-		"all providers failed: "+strings.Join(fails, "; "))
-}
-
-// recordFailure moves the provider to the state the failure calls for
-// (DESIGN.md section 10) and returns that failure.
-func (s *Server) recordFailure(provider string, aerr *attemptError, req *request) health.Failure {
-	f := health.Failure{Reason: aerr.reason}
-	if aerr.cooldown {
-		f.State = health.StateCooling
-		f.For = max(req.st.cfg.Settings.FailureCooldown, aerr.retryAfter)
-		switch aerr.status {
-		case http.StatusUnauthorized, http.StatusForbidden, http.StatusPaymentRequired:
-			f.State, f.For = health.StateNeedsAttention, 0
-		case http.StatusTooManyRequests:
-			f.State = health.StateRateLimited
-		}
-	}
-	s.health.Failed(provider, f)
-	return f
+	return d, errNonstreamTimeout
 }
 
 func configName(c *config.Config) string {

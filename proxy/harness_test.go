@@ -29,6 +29,7 @@ func testConfig(provs ...config.Provider) *config.Config {
 	cfg.Settings.FailureCooldown = time.Minute
 	cfg.Settings.RequestTimeout = 2 * time.Second
 	cfg.Settings.StreamIdleTimeout = 2 * time.Second
+	cfg.Settings.NonstreamTimeout = 2 * time.Second
 	cfg.Settings.ConnectTimeout = time.Second
 	r := config.Route{Pattern: "*sonnet*"}
 	for i, p := range provs {
@@ -226,7 +227,7 @@ func blackholeURL(t *testing.T) string {
 // streamText joins the text deltas of an SSE body.
 func streamText(t *testing.T, body string) string {
 	t.Helper()
-	r := sse.NewReader(strings.NewReader(body))
+	r := sse.NewReader(strings.NewReader(body), 0)
 	var b strings.Builder
 	for {
 		ev, err := r.Next()

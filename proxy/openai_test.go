@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/internal/fake"
 	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
+	"github.com/ccbalancer/ccbalancer/proxy/health"
 	"github.com/ccbalancer/ccbalancer/proxy/sse"
 )
 
@@ -46,7 +48,7 @@ type streamed struct {
 // event names match their types and indexes are in order.
 func foldStream(t *testing.T, body string) streamed {
 	t.Helper()
-	r := sse.NewReader(strings.NewReader(body))
+	r := sse.NewReader(strings.NewReader(body), 0)
 	var out streamed
 	for {
 		ev, err := r.Next()
@@ -205,20 +207,65 @@ func TestOpenAIFailover(t *testing.T) {
 	}
 }
 
-// TestOpenAIClientErrorRelayed: a 400 from an OpenAI provider comes back in
-// Anthropic's shape, with no failover.
-func TestOpenAIClientErrorRelayed(t *testing.T) {
+// TestOpenAIRefusalTriesNextEntry: a 400 from an OpenAI provider answers a
+// body that we produced, so it proves nothing about the client's request:
+// the next route entry is tried (no cooldown), and only when every entry
+// refuses does the client get the first refusal, in Anthropic's shape.
+func TestOpenAIRefusalTriesNextEntry(t *testing.T) {
 	t.Parallel()
-	e, o := openaiEnv(t, nil)
-	o.SetScript(func(int, map[string]any) fake.ChatReply {
-		return fake.ChatReply{Status: 400, Message: "This model's maximum context length is 8192 tokens."}
-	})
-	resp, body, _ := e.send(false, nil)
-	typ, msg, ok := anthropic.ParseError([]byte(body))
-	if resp.StatusCode != 400 || !ok || typ != anthropic.ErrInvalidRequest || !strings.Contains(msg, "prompt is too long") {
-		t.Fatalf("%d %s", resp.StatusCode, body)
+	for _, stream := range []bool{false, true} {
+		t.Run(fmt.Sprint("stream=", stream), func(t *testing.T) {
+			t.Parallel()
+			e, o := openaiEnv(t, nil)
+			o.SetScript(func(int, map[string]any) fake.ChatReply {
+				return fake.ChatReply{Status: 400, Message: "Invalid 'messages[2].tool_calls[0].function.name'"}
+			})
+			resp, body, err := e.send(stream, nil)
+			if err != nil || resp.StatusCode != 200 || resp.Header.Get("X-Provider-Used") != "B" {
+				t.Fatalf("refusal did not fail over: %d from %q: %s", resp.StatusCode, resp.Header.Get("X-Provider-Used"), body)
+			}
+			if st := e.srv.Snapshot().Providers[0]; st.Name != "O" || st.State != health.StateHealthy || st.Failures != 1 {
+				t.Errorf("O after a refusal: %+v, want healthy with one failure counted", st)
+			}
+			// B, an Anthropic provider, refuses too: its 400 refuses the
+			// client's own body and is relayed at once.
+			e.ups["B"].Always(fake.Reply{Mode: fake.Status, Status: 400, Message: "B refuses too"})
+			resp, body, _ = e.send(stream, nil)
+			typ, msg, ok := anthropic.ParseError([]byte(body))
+			if resp.StatusCode != 400 || !ok || resp.Header.Get("X-Provider-Used") != "B" || msg != "B refuses too" {
+				t.Fatalf("%d from %q: %s (%s)", resp.StatusCode, resp.Header.Get("X-Provider-Used"), body, typ)
+			}
+		})
 	}
-	if e.ups["B"].Count() != 0 {
-		t.Error("a client error failed over")
+}
+
+// TestOpenAIEveryEntryRefuses: two OpenAI entries both refuse; the client
+// gets the first refusal, converted (a context overflow reads "prompt is too
+// long", which makes Claude Code compact).
+func TestOpenAIEveryEntryRefuses(t *testing.T) {
+	t.Parallel()
+	o1, o2 := fake.NewOpenAI("O1"), fake.NewOpenAI("O2")
+	for i, o := range []*fake.OpenAI{o1, o2} {
+		msg := []string{"This model's maximum context length is 8192 tokens.", "second refusal"}[i]
+		o.SetScript(func(int, map[string]any) fake.ChatReply { return fake.ChatReply{Status: 400, Message: msg} })
+	}
+	h1, h2 := httptest.NewServer(o1), httptest.NewServer(o2)
+	t.Cleanup(h1.Close)
+	t.Cleanup(h2.Close)
+	e := newEnv(t, func(c *config.Config) {
+		for i := range c.Providers {
+			c.Providers[i].Type = config.TypeOpenAI
+		}
+	}, upSpec{name: "O1", url: h1.URL}, upSpec{name: "O2", url: h2.URL})
+	for _, stream := range []bool{false, true} {
+		resp, body, _ := e.send(stream, nil)
+		typ, msg, ok := anthropic.ParseError([]byte(body))
+		if resp.StatusCode != 400 || !ok || typ != anthropic.ErrInvalidRequest || !strings.HasPrefix(msg, "prompt is too long") ||
+			resp.Header.Get("X-Provider-Used") != "O1" {
+			t.Fatalf("stream=%v: %d from %q: %s", stream, resp.StatusCode, resp.Header.Get("X-Provider-Used"), body)
+		}
+	}
+	if o1.Count() != 2 || o2.Count() != 2 {
+		t.Errorf("O1 asked %d times, O2 %d times; want both twice", o1.Count(), o2.Count())
 	}
 }

@@ -1,6 +1,14 @@
 // Package proxy is ccbalancer's HTTP server: it speaks the Anthropic Messages
 // API to Claude Code, routes each request to a provider, fails over, relays
 // streams as they arrive, and serves the admin endpoints.
+//
+// A request's path runs down through the files, one way:
+//  1. handler.go reads the body, checks it and finds the route;
+//  2. failover.go tries the route's providers in order and answers when all fail;
+//  3. attempt.go makes one attempt: send, watchdog.go's timer, classify (failure.go), write;
+//  4. dialect_anthropic.go and dialect_openai.go build the upstream request and
+//     read its answer, only where the two wire formats differ;
+//  5. upstream.go holds each provider's connection pool.
 package proxy
 
 import (
@@ -83,7 +91,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		s.version = "dev"
 	}
 	s.health = health.New(s.onHealth)
-	st, err := buildState(cfg)
+	st, err := buildState(cfg, s.version)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +100,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	return s, nil
 }
 
-func buildState(cfg *config.Config) (*state, error) {
+func buildState(cfg *config.Config, version string) (*state, error) {
 	st := &state{
 		cfg:       cfg,
 		table:     route.NewTable(cfg.Routes, cfg.Settings.DefaultRoute),
@@ -106,7 +114,7 @@ func buildState(cfg *config.Config) (*state, error) {
 		if !p.Enabled {
 			continue
 		}
-		u, err := newUpstream(p, cfg.Settings)
+		u, err := newUpstream(p, cfg.Settings, version)
 		if err != nil {
 			return nil, err
 		}
@@ -262,7 +270,7 @@ func (s *Server) Reload() error {
 	if err != nil {
 		return fail(err)
 	}
-	st, err := buildState(cfg)
+	st, err := buildState(cfg, s.version)
 	if err != nil {
 		return fail(err)
 	}

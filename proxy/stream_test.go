@@ -28,7 +28,7 @@ func TestMidStreamFailure(t *testing.T) {
 	}{
 		{"cut after content", fake.Reply{Mode: fake.CutAfterContent, Deltas: 6}, "stream cut"},
 		{"stall past stream_idle_timeout", fake.Reply{Mode: fake.StallMidStream, Deltas: 6}, "no data within stream_idle_timeout"},
-		{"error event after content", fake.Reply{Mode: fake.ErrorAfterContent, Deltas: 6}, "error event mid-stream"},
+		{"error event after content", fake.Reply{Mode: fake.ErrorAfterContent, Deltas: 6}, "error event: overloaded_error"},
 		{"clean end without message_stop", fake.Reply{Mode: fake.EndWithoutStop, Deltas: 6}, "without message_stop"},
 	}
 	for _, tt := range tests {

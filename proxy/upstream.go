@@ -12,8 +12,9 @@ import (
 
 // upstream is one configured provider with its pooled HTTP client.
 type upstream struct {
-	cfg  config.Provider
-	base *url.URL
+	cfg     config.Provider
+	dialect dialect
+	base    *url.URL
 	// transport is owned by this upstream: one keep-alive pool per provider.
 	transport *http.Transport
 	client    *http.Client
@@ -23,12 +24,16 @@ type upstream struct {
 // pool (Go's default of 2 idle connections per host would make every
 // concurrent request beyond two dial anew), HTTP/2 where the server offers it,
 // the configured connect timeout and optional outbound proxy.
-func newUpstream(p config.Provider, s config.Settings) (*upstream, error) {
+func newUpstream(p config.Provider, s config.Settings, version string) (*upstream, error) {
 	base, err := url.Parse(p.BaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("provider %s: base_url: %w", p.Name, err)
 	}
-	dialer := &net.Dialer{Timeout: s.ConnectTimeout, KeepAlive: 30 * time.Second}
+	// TCP keep-alive probes find a dead connection while a non-streamed
+	// answer is awaited for minutes with no byte on the wire: after 15 s of
+	// silence, a probe every 15 s, four unanswered probes close it.
+	dialer := &net.Dialer{Timeout: s.ConnectTimeout, KeepAliveConfig: net.KeepAliveConfig{
+		Enable: true, Idle: 15 * time.Second, Interval: 15 * time.Second, Count: 4}}
 	t := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           dialer.DialContext,
@@ -50,8 +55,13 @@ func newUpstream(p config.Provider, s config.Settings) (*upstream, error) {
 		}
 		t.Proxy = http.ProxyURL(pu)
 	}
+	var d dialect = anthropicDialect{}
+	if p.Type == config.TypeOpenAI {
+		d = openaiDialect{version: version}
+	}
 	return &upstream{
 		cfg:       p,
+		dialect:   d,
 		base:      base,
 		transport: t,
 		// No client timeout: first-byte and idle timeouts are enforced per

@@ -103,9 +103,11 @@ func scalarText(raw json.RawMessage) string {
 // ConvertError maps an upstream error answer (status and OpenAI-style body)
 // to an Anthropic error type and message. A context-length error becomes
 // "prompt is too long: ...", the wording Claude Code reacts to by compacting
-// the conversation.
-func ConvertError(status int, body []byte) (anthropicErrorType string, message string) {
-	message = errorMessage(body)
+// the conversation. shaped reports that the body is an error in one of the
+// shapes OpenAI-compatible servers use (not an HTML page from a front proxy,
+// nor an empty body).
+func ConvertError(status int, body []byte) (anthropicErrorType string, message string, shaped bool) {
+	message, shaped = errorMessage(body)
 	if message == "" {
 		message = http.StatusText(status)
 		if message == "" {
@@ -117,16 +119,17 @@ func ConvertError(status int, body []byte) (anthropicErrorType string, message s
 		errType = anthropic.ErrInvalidRequest
 		message = "prompt is too long: " + message
 	}
-	return errType, message
+	return errType, message, shaped
 }
 
 // errorMessage extracts the message of an error body in any of the shapes
 // OpenAI-compatible servers use: {"error":{"message"}}, {"error":"..."},
-// {"message":"..."}, {"detail":"..."}; else the body's text, shortened.
-func errorMessage(body []byte) string {
+// {"message":"..."}, {"detail":"..."} (shaped is then true); else the
+// body's text, shortened.
+func errorMessage(body []byte) (msg string, shaped bool) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
-		return ""
+		return "", false
 	}
 	var shapes struct {
 		Error   json.RawMessage `json:"error"`
@@ -135,19 +138,19 @@ func errorMessage(body []byte) string {
 	}
 	if json.Unmarshal(body, &shapes) == nil {
 		if e := parseUpstreamError(shapes.Error); e != nil && e.Message != "" {
-			return e.Message
+			return e.Message, true
 		}
 		if s := scalarText(shapes.Message); s != "" {
-			return redact(s)
+			return redact(s), true
 		}
 		if s := scalarText(shapes.Detail); s != "" {
-			return redact(s)
+			return redact(s), true
 		}
 		if len(shapes.Detail) > 0 {
-			return redact(truncate(string(shapes.Detail), 500))
+			return redact(truncate(string(shapes.Detail), 500)), true
 		}
 	}
-	return redact(truncate(string(body), 500))
+	return redact(truncate(string(body), 500)), false
 }
 
 func isContextLengthError(body []byte, message string) bool {

@@ -14,6 +14,8 @@ func TestConvertError(t *testing.T) {
 		wantType string
 		wantMsg  string
 	}{
+		// shaped: every body here is an error in an OpenAI-compatible shape
+		// but those listed in unshaped below.
 		{"openai 400", 400, `{"error":{"message":"Invalid 'messages[1].content'","type":"invalid_request_error","param":"messages","code":null}}`,
 			"invalid_request_error", "Invalid 'messages[1].content'"},
 		{"context length", 400, `{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","code":"context_length_exceeded"}}`,
@@ -39,20 +41,27 @@ func TestConvertError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			gotType, gotMsg := ConvertError(tt.status, []byte(tt.body))
+			gotType, gotMsg, gotShaped := ConvertError(tt.status, []byte(tt.body))
 			if diff := cmp.Diff([2]string{tt.wantType, tt.wantMsg}, [2]string{gotType, gotMsg}); diff != "" {
 				t.Errorf("ConvertError (-want +got):\n%s", diff)
+			}
+			if want := !unshaped[tt.name]; gotShaped != want {
+				t.Errorf("shaped = %v, want %v", gotShaped, want)
 			}
 		})
 	}
 }
+
+// unshaped names the cases of TestConvertError whose body is not an API
+// error: a provider's failure even with a 4xx status.
+var unshaped = map[string]bool{"413": true, "500 empty body": true, "502 html": true, "504": true, "unknown status": true}
 
 func TestConvertErrorTruncatesLongBodies(t *testing.T) {
 	body := make([]byte, 5000)
 	for i := range body {
 		body[i] = 'x'
 	}
-	_, msg := ConvertError(500, body)
+	_, msg, _ := ConvertError(500, body)
 	if len(msg) > 510 {
 		t.Errorf("message is %d bytes, want it shortened", len(msg))
 	}

@@ -66,7 +66,7 @@ func convertTranscript(t testing.TB, transcript []byte) streamResult {
 	c := NewStreamConverter(clientModel, 42)
 	c.newID = seqIDs()
 	var res streamResult
-	r := sse.NewReader(bytes.NewReader(transcript))
+	r := sse.NewReader(bytes.NewReader(transcript), 0)
 	for {
 		ev, err := r.Next()
 		if errors.Is(err, io.EOF) {

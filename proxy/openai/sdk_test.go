@@ -55,7 +55,7 @@ func viewOf(t *testing.T, m *sdk.Message) sdkView {
 func sdkAccumulate(t *testing.T, stream []byte) sdk.Message {
 	t.Helper()
 	var msg sdk.Message
-	r := sse.NewReader(bytes.NewReader(stream))
+	r := sse.NewReader(bytes.NewReader(stream), 0)
 	for {
 		ev, err := r.Next()
 		if errors.Is(err, io.EOF) {

@@ -26,7 +26,7 @@ func BenchmarkReader(b *testing.B) {
 	b.SetBytes(int64(len(stream)))
 	b.ReportAllocs()
 	for b.Loop() {
-		r := NewReader(bytes.NewReader(stream))
+		r := NewReader(bytes.NewReader(stream), 0)
 		n := 0
 		for {
 			_, err := r.Next()

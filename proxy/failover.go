@@ -1,0 +1,221 @@
+package proxy
+
+import (
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ccbalancer/ccbalancer/config"
+	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
+	"github.com/ccbalancer/ccbalancer/proxy/health"
+)
+
+const (
+	// maxRetryAfter caps the retry-after of an answer that says "try again
+	// later", so that a client never waits longer than this on our word.
+	maxRetryAfter = 60 * time.Second
+	// transientHorizon: a provider that comes back within it makes the
+	// failure transient (503 with retry-after); one that is out for longer
+	// (a rate-limit window of hours, a budget until midnight) does not.
+	transientHorizon = 5 * time.Minute
+	// permanentStatus answers a request that no provider can serve until the
+	// user acts (keys rejected, no credit, budgets spent): a 4xx that Claude
+	// Code shows at once instead of retrying.
+	permanentStatus = http.StatusBadRequest
+)
+
+// outcome is what one route entry came to for a request.
+type outcome struct {
+	provider string
+	err      *attemptError
+}
+
+// failover tries the route's providers in the order the selector gives until
+// one serves the request, the client goes away, a provider's refusal is the
+// client's answer, or bytes reached the client and only an abort is left.
+func (s *Server) failover(req *request, rt *config.Route) {
+	cands := s.selector.Order(rt, req.st.strategy, req.session, s.health)
+	var outcomes []outcome
+	var firstRefusal *outcome
+	for i, e := range cands {
+		u := req.st.upstreams[e.Provider]
+		if u == nil {
+			continue
+		}
+		aerr := s.attempt(req, u, e)
+		if aerr == nil {
+			// Latency is time to response headers: a stream's length says
+			// nothing about the provider's speed.
+			s.health.Succeeded(e.Provider, req.headersAfter)
+			s.selector.Served(req.session, e.Provider)
+			// Per-request lines are DEBUG, like an access log that is off by
+			// default: at INFO the log holds what changed.
+			req.log.Debug("request served", slog.String("provider", e.Provider), slog.String("model", req.fields.Model),
+				slog.Bool("stream", req.fields.Stream), slog.Int("attempt", i+1), slog.Duration("took", time.Since(req.start)))
+			return
+		}
+		switch aerr.kind {
+		case failClientGone:
+			req.log.Info("client went away", slog.String("provider", e.Provider))
+			return
+		case failRefused:
+			if aerr.relayNow {
+				req.log.Info("request refused by the provider; its answer is relayed",
+					slog.String("provider", e.Provider), slog.String("reason", aerr.reason))
+				aerr.reply.write(req.w, e.Provider)
+				return
+			}
+			if firstRefusal == nil {
+				firstRefusal = &outcome{provider: e.Provider, err: aerr}
+			}
+		}
+		state, until := s.recordFailure(e.Provider, aerr, req)
+		if aerr.committed {
+			// Bytes already reached the client: the only honest end is an
+			// aborted connection, so the client retries (DESIGN.md 5.5).
+			req.log.Warn("answer failed after its first byte; aborting the client connection",
+				slog.String("provider", e.Provider), slog.String("reason", aerr.reason))
+			panic(http.ErrAbortHandler)
+		}
+		outcomes = append(outcomes, outcome{provider: e.Provider, err: aerr})
+		if i+1 < len(cands) {
+			next := cands[i+1].Provider
+			req.log.Warn("failing over", slog.String("from", e.Provider), slog.String("to", next), slog.String("reason", aerr.reason))
+			s.bus.publish(Event{Kind: EventFailover, Time: time.Now(), Provider: e.Provider, Next: next,
+				Reason: aerr.reason, State: state, Until: until})
+		}
+	}
+	s.giveUp(req, rt, outcomes, firstRefusal)
+}
+
+// recordFailure moves the provider to the state the failure calls for
+// (DESIGN.md section 10) and returns the state it is in afterwards and when
+// that ends ("" and zero when the failure changed no state).
+func (s *Server) recordFailure(provider string, aerr *attemptError, req *request) (health.State, time.Time) {
+	if aerr.kind == failClientGone {
+		return "", time.Time{}
+	}
+	f := health.Failure{Reason: aerr.reason}
+	if aerr.kind == failProvider {
+		f.State = aerr.state
+		switch aerr.state {
+		case health.StateCooling:
+			f.For = max(req.st.cfg.Settings.FailureCooldown, aerr.wait)
+		case health.StateRateLimited:
+			f.For = aerr.wait
+			if f.For <= 0 {
+				f.For = req.st.cfg.Settings.FailureCooldown
+			}
+		}
+	}
+	s.health.Failed(provider, f)
+	if f.State == "" {
+		return "", time.Time{}
+	}
+	return s.health.State(provider)
+}
+
+// giveUp answers a request that no provider served (DESIGN.md 5.6): the
+// message names each provider of the route and why, and the status says
+// whether waiting helps. Transient causes (overload, timeouts, a short rate
+// limit, everything cooling down) answer 503 with retry-after set to when
+// the first provider is back; causes that need the user (keys rejected, no
+// credit, spent budgets, a request no provider can take) a 4xx that the
+// client shows at once.
+func (s *Server) giveUp(req *request, rt *config.Route, outcomes []outcome, firstRefusal *outcome) {
+	now := time.Now()
+	tried := make(map[string]bool, len(outcomes))
+	var lines []string
+	allRefused, allNotFound := len(outcomes) > 0, len(outcomes) > 0
+	for _, o := range outcomes {
+		tried[o.provider] = true
+		allRefused = allRefused && (o.err.kind == failRefused || o.err.kind == failSkip)
+		allNotFound = allNotFound && o.err.kind == failNotFound
+	}
+	var soonest time.Time
+	cooling := false
+	for _, e := range rt.Entries {
+		if _, ok := req.st.upstreams[e.Provider]; !ok {
+			continue
+		}
+		state, until := s.health.State(e.Provider)
+		if (state == health.StateCooling || state == health.StateRateLimited) && until.Sub(now) <= transientHorizon {
+			cooling = cooling || state == health.StateCooling
+			if soonest.IsZero() || until.Before(soonest) {
+				soonest = until
+			}
+		}
+		if !tried[e.Provider] {
+			st := s.health.Status(e.Provider)
+			note := stateNote(st, now)
+			if st.Reason != "" {
+				note += ", after " + shorten(st.Reason, 80)
+			}
+			lines = append(lines, fmt.Sprintf("%s: not tried (%s)", e.Provider, note))
+		}
+	}
+	for _, o := range outcomes {
+		line := o.provider + ": " + o.err.reason
+		if o.err.kind == failProvider {
+			line += " (" + stateNote(s.health.Status(o.provider), now) + ")"
+		}
+		lines = append(lines, line)
+	}
+	detail := strings.Join(lines, "; ")
+	if len(lines) == 0 {
+		detail = "the route has no enabled provider"
+	}
+	log := req.log.With(slog.String("model", req.fields.Model), slog.String("providers", detail))
+
+	switch {
+	case !soonest.IsZero():
+		secs := int(math.Ceil(soonest.Sub(now).Seconds()))
+		secs = min(max(secs, 1), int(maxRetryAfter/time.Second))
+		status, typ := http.StatusServiceUnavailable, anthropic.ErrOverloaded
+		if !cooling {
+			status, typ = http.StatusTooManyRequests, anthropic.ErrRateLimit
+		}
+		log.Error("no provider could serve the request; the client is told to retry", slog.Int("retry_after_s", secs))
+		req.w.Header().Set("Retry-After", strconv.Itoa(secs))
+		anthropic.WriteError(req.w, status, typ, fmt.Sprintf("no provider could serve model %s right now, retry in %ds: %s", req.fields.Model, secs, detail))
+	case allRefused && firstRefusal != nil:
+		log.Info("every provider refused the request; the first refusal is relayed")
+		firstRefusal.err.reply.write(req.w, firstRefusal.provider)
+	case allRefused:
+		log.Warn("no provider can take this request")
+		anthropic.WriteError(req.w, http.StatusBadRequest, anthropic.ErrInvalidRequest, "no provider can take this request: "+detail)
+	case allNotFound:
+		log.Warn("no provider has the model")
+		anthropic.WriteError(req.w, http.StatusNotFound, anthropic.ErrNotFound, fmt.Sprintf("no provider has model %s: %s", req.fields.Model, detail))
+	default:
+		log.Error("no provider can serve the request until something is fixed")
+		anthropic.WriteError(req.w, permanentStatus, anthropic.ErrorTypeForStatus(permanentStatus),
+			fmt.Sprintf("no provider can serve model %s: %s", req.fields.Model, detail))
+	}
+}
+
+// stateNote says in a few words what a provider's state means for the user.
+func stateNote(st health.Status, now time.Time) string {
+	switch st.State {
+	case health.StateCooling:
+		return "cooling down for " + roundUp(st.Until.Sub(now))
+	case health.StateRateLimited:
+		return "rate limited until " + st.Until.Local().Format("15:04:05")
+	case health.StateNeedsAttention:
+		return "needs attention: fix its key or credit, then retry it"
+	case health.StateBudgetReached:
+		return "budget reached until " + st.Until.Local().Format("Jan 2 15:04")
+	case health.StateHealthy:
+		return "healthy"
+	}
+	return string(st.State)
+}
+
+// roundUp prints a remaining time in whole seconds, never "0s".
+func roundUp(d time.Duration) string {
+	return (max(d, 0) + time.Second - 1).Truncate(time.Second).String()
+}

@@ -1,0 +1,77 @@
+package proxy
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/ccbalancer/ccbalancer/config"
+)
+
+// hopHeaders are not forwarded in either direction (RFC 9110 section 7.6.1).
+var hopHeaders = map[string]bool{
+	"Connection": true, "Proxy-Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+}
+
+// clientOnly are request headers that never go upstream as the client sent them.
+var clientOnly = map[string]bool{
+	"X-Api-Key": true, "Authorization": true, "Host": true, "Content-Length": true,
+	// The transport negotiates compression itself and decodes it, so that
+	// streams can be read event by event.
+	"Accept-Encoding": true,
+}
+
+// upstreamOnly are response headers that never reach the client: lengths we
+// set ourselves, and a redirect's target, which is never followed nor shown.
+var upstreamOnly = map[string]bool{"Content-Length": true, "Location": true}
+
+func copyRequestHeaders(dst, src http.Header) {
+	for k, vs := range src {
+		if hopHeaders[k] || clientOnly[k] {
+			continue
+		}
+		dst[k] = vs
+	}
+}
+
+// responseHeader is the upstream's response header as the client may see it.
+func responseHeader(src http.Header) http.Header {
+	h := make(http.Header, len(src))
+	for k, vs := range src {
+		if hopHeaders[k] || upstreamOnly[k] {
+			continue
+		}
+		h[k] = vs
+	}
+	return h
+}
+
+// setAuth puts the provider's credential on the upstream request and returns
+// the secret in use (for redaction). With auth_value passthrough the client's
+// own credential is forwarded, except the one that authenticated the client
+// to this proxy (settings.auth_key): that key is the proxy's, never a
+// provider's. ok is false when nothing is left to pass through.
+func setAuth(h http.Header, p config.Provider, client http.Header, authKey config.Secret) (secret string, ok bool) {
+	if p.AuthValue.IsPassthrough() {
+		key := authKey.Reveal()
+		if v := client.Get("X-Api-Key"); v != "" && (key == "" || v != key) {
+			h.Set("X-Api-Key", v)
+			return v, true
+		}
+		if v := client.Get("Authorization"); v != "" {
+			token := strings.TrimPrefix(v, "Bearer ")
+			if key == "" || token != key {
+				h.Set("Authorization", v)
+				return token, true
+			}
+		}
+		return "", false
+	}
+	v := p.AuthValue.Reveal()
+	if p.Type == config.TypeOpenAI || p.AuthType == config.AuthAuthToken {
+		h.Set("Authorization", "Bearer "+v)
+	} else {
+		h.Set("X-Api-Key", v)
+	}
+	return v, true
+}
