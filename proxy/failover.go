@@ -18,9 +18,9 @@ const (
 	// maxRetryAfter caps the retry-after of an answer that says "try again
 	// later", so that a client never waits longer than this on our word.
 	maxRetryAfter = 60 * time.Second
-	// transientHorizon: a provider that comes back within it makes the
-	// failure transient (503 with retry-after); one that is out for longer
-	// (a rate-limit window of hours, a budget until midnight) does not.
+	// transientHorizon: a rate limit that ends within it makes the failure
+	// transient (429 with retry-after); a window of hours does not, and is
+	// shown to the user at once. Cooling providers are always transient.
 	transientHorizon = 5 * time.Minute
 	// permanentStatus answers a request that no provider can serve until the
 	// user acts (keys rejected, no credit, budgets spent): a 4xx that Claude
@@ -143,7 +143,7 @@ func (s *Server) giveUp(req *request, rt *config.Route, outcomes []outcome, firs
 			continue
 		}
 		state, until := s.health.State(e.Provider)
-		if (state == health.StateCooling || state == health.StateRateLimited) && until.Sub(now) <= transientHorizon {
+		if state == health.StateCooling || state == health.StateRateLimited && until.Sub(now) <= transientHorizon {
 			cooling = cooling || state == health.StateCooling
 			if soonest.IsZero() || until.Before(soonest) {
 				soonest = until

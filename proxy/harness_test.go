@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -249,9 +248,17 @@ func streamText(t *testing.T, body string) string {
 	}
 }
 
-func contextWithCancel(r *http.Request) (*http.Request, func()) {
-	ctx, cancel := context.WithCancel(r.Context())
-	return r.WithContext(ctx), cancel
+// waitIdle waits until the proxy has finished every request handler, so
+// that what a handler would still do after its client left can be checked.
+func (e *env) waitIdle() {
+	e.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for e.srv.inFlight.Load() != 0 {
+		if time.Now().After(deadline) {
+			e.t.Fatal("request handlers still running")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func configProvider(name, url string) config.Provider {

@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/internal/fake"
@@ -167,7 +166,7 @@ func TestOpenAIToolConversation(t *testing.T) {
 // TestOpenAIFailover: from an OpenAI provider to an Anthropic one and back.
 func TestOpenAIFailover(t *testing.T) {
 	t.Parallel()
-	e, o := openaiEnv(t, func(c *config.Config) { c.Settings.FailureCooldown = 200 * time.Millisecond })
+	e, o := openaiEnv(t, nil)
 	o.SetScript(func(n int, _ map[string]any) fake.ChatReply {
 		switch n {
 		case 1:
@@ -182,8 +181,8 @@ func TestOpenAIFailover(t *testing.T) {
 	if err != nil || resp.Header.Get("X-Provider-Used") != "B" || !strings.Contains(body, "message_stop") {
 		t.Fatalf("529: served by %q (%v): %s", resp.Header.Get("X-Provider-Used"), err, body)
 	}
-	for !e.providers()["O"].Healthy {
-		time.Sleep(20 * time.Millisecond)
+	if err := e.srv.RetryNow("O"); err != nil {
+		t.Fatal(err)
 	}
 	// A cut after content: the client's stream is aborted (never a clean end),
 	// and Claude Code's non-streaming retry is served by B.

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -65,28 +66,44 @@ func TestMidStreamFailure(t *testing.T) {
 }
 
 // TestEventsArriveAsProduced: each event reaches the client when the
-// upstream sends it, not in one burst at the end.
+// upstream sends it, not in a burst later. The upstream sends delta k+1 only
+// after the client has read delta k: a proxy that held events back would
+// never deliver delta k, and the test would fail on its deadline.
 func TestEventsArriveAsProduced(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil, ups("A")...)
-	const gap = 60 * time.Millisecond
-	e.ups["A"].Always(fake.Reply{Text: "one two three four five", Deltas: 5, Gap: gap})
+	step := make(chan struct{})
+	e.ups["A"].Always(fake.Reply{Text: "one two three four five", Deltas: 5, Step: step})
 	resp := e.post("/v1/messages", claudeBody("claude-sonnet-5", true), nil)
 	defer resp.Body.Close()
-	var arrivals []time.Time
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if sc.Text() == "event: content_block_delta" {
-			arrivals = append(arrivals, time.Now())
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	deadline := time.After(10 * time.Second)
+	for k := range 5 {
+		select {
+		case step <- struct{}{}: // let the upstream send delta k
+		case <-deadline:
+			t.Fatalf("the upstream never asked to send delta %d", k)
+		}
+		for got := false; !got; {
+			select {
+			case line, ok := <-lines:
+				if !ok {
+					t.Fatalf("stream ended before delta %d", k)
+				}
+				got = line == "event: content_block_delta"
+			case <-deadline:
+				t.Fatalf("delta %d was sent by the upstream but never reached the client", k)
+			}
 		}
 	}
-	if len(arrivals) != 5 {
-		t.Fatalf("got %d deltas", len(arrivals))
-	}
-	for i := 1; i < len(arrivals); i++ {
-		if d := arrivals[i].Sub(arrivals[i-1]); d < gap/2 {
-			t.Errorf("delta %d arrived %v after the previous one; the upstream spaced them %v apart (buffered?)", i, d, gap)
-		}
+	for range lines {
 	}
 }
 
@@ -123,25 +140,29 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 func TestClientDisconnectBeforeHeaders(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(c *config.Config) { c.Settings.RequestTimeout = time.Minute }, ups("A", "B")...)
-	e.ups["A"].Always(fake.Reply{Mode: fake.StallHeaders})
-	req, _ := http.NewRequest(http.MethodPost, e.front.URL+"/v1/messages", strings.NewReader(string(claudeBody("claude-sonnet-5", true))))
+	received := make(chan struct{})
+	e.ups["A"].SetScript(func(int, *http.Request) fake.Reply {
+		close(received)
+		return fake.Reply{Mode: fake.StallHeaders}
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.front.URL+"/v1/messages", strings.NewReader(string(claudeBody("claude-sonnet-5", true))))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		ctxReq := req.WithContext(t.Context())
-		c, cancel := contextWithCancel(ctxReq)
-		go func() { time.Sleep(100 * time.Millisecond); cancel() }()
-		if resp, err := e.client.Do(c); err == nil {
+		if resp, err := e.client.Do(req); err == nil {
 			resp.Body.Close()
 		}
 	}()
+	<-received // the upstream has the request and holds back its answer
+	cancel()
 	select {
 	case <-e.ups["A"].Cancelled:
 	case <-time.After(5 * time.Second):
 		t.Fatal("upstream not cancelled")
 	}
 	<-done
-	time.Sleep(50 * time.Millisecond)
+	e.waitIdle()
 	if n := e.ups["B"].Count(); n != 0 {
 		t.Errorf("B was tried %d times after the client left", n)
 	}

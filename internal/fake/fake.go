@@ -42,6 +42,9 @@ type Reply struct {
 	Text       string // the answer's text; "" gives a default
 	Deltas     int    // text deltas in a stream (default 3)
 	Gap        time.Duration
+	// Step, when set, paces a stream by the test: each delta waits for a
+	// value on it (after Gap, if any).
+	Step <-chan struct{}
 }
 
 // Request is what the upstream received.
@@ -144,16 +147,23 @@ func (u *Upstream) stream(w http.ResponseWriter, r *http.Request, id, model stri
 		return rc.Flush() == nil
 	}
 	wait := func(d time.Duration) bool {
-		if d <= 0 {
-			return true
+		if d > 0 {
+			select {
+			case <-time.After(d):
+			case <-r.Context().Done():
+				u.Cancelled <- struct{}{}
+				return false
+			}
 		}
-		select {
-		case <-time.After(d):
-			return true
-		case <-r.Context().Done():
-			u.Cancelled <- struct{}{}
-			return false
+		if rep.Step != nil {
+			select {
+			case <-rep.Step:
+			case <-r.Context().Done():
+				u.Cancelled <- struct{}{}
+				return false
+			}
 		}
+		return true
 	}
 	send("message_start", map[string]any{"type": "message_start", "message": map[string]any{
 		"id": id, "type": "message", "role": "assistant", "model": model, "content": []any{},

@@ -158,44 +158,47 @@ func (t *Tracker) State(name string) (State, time.Time) {
 // state (or equals it with a later end), moves the provider there.
 func (t *Tracker) Failed(name string, f Failure) {
 	now := time.Now()
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		return
-	}
-	p := t.get(name)
-	p.failures++
-	p.failed++
-	p.lastFailure = now
-	p.lastError = f.Reason
-	var tr *Transition
-	if f.State != "" && f.State != StateHealthy {
+	t.change(name, func(p *provider) *Transition {
+		p.failures++
+		p.failed++
+		p.lastFailure = now
+		p.lastError = f.Reason
+		if f.State == "" || f.State == StateHealthy {
+			return nil
+		}
 		var until time.Time
 		if f.State != StateNeedsAttention && f.For > 0 {
 			until = now.Add(f.For)
 		}
-		if outranks(f.State, until, p) {
-			tr = t.enterLocked(name, p, f.State, f.Reason, until)
+		if !outranks(f.State, until, p) {
+			return nil
 		}
-	}
-	t.mu.Unlock()
-	t.notify(tr)
+		return t.enterLocked(name, p, f.State, f.Reason, until)
+	})
 }
 
 // Hold puts the provider in state until the given time, whatever it was in,
 // unless it is in a state of higher rank. It is for states that are not
 // failures: a budget spent, quota headers that say the window is used up.
 func (t *Tracker) Hold(name string, state State, reason string, until time.Time) {
+	t.change(name, func(p *provider) *Transition {
+		if !outranks(state, until, p) {
+			return nil
+		}
+		return t.enterLocked(name, p, state, reason, until)
+	})
+}
+
+// change runs f on the provider's record under the lock and reports the
+// transition it returns, if any, once the lock is released. Nothing changes
+// after Close.
+func (t *Tracker) change(name string, f func(p *provider) *Transition) {
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
 		return
 	}
-	p := t.get(name)
-	var tr *Transition
-	if outranks(state, until, p) {
-		tr = t.enterLocked(name, p, state, reason, until)
-	}
+	tr := f(t.get(name))
 	t.mu.Unlock()
 	t.notify(tr)
 }
@@ -266,39 +269,27 @@ func (t *Tracker) leaveLocked(name string, p *provider, reason string) *Transiti
 // consecutive-failure count and every failure state. A spent budget stays.
 func (t *Tracker) Succeeded(name string, latency time.Duration) {
 	now := time.Now()
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		return
-	}
-	p := t.get(name)
-	p.requests++
-	p.failures = 0
-	p.lastSuccess = now
-	p.lat[p.latN%latencyWindow] = latency
-	p.latN++
-	var tr *Transition
-	if p.state != StateHealthy && p.state != StateBudgetReached {
-		tr = t.leaveLocked(name, p, "served a request")
-	}
-	t.mu.Unlock()
-	t.notify(tr)
+	t.change(name, func(p *provider) *Transition {
+		p.requests++
+		p.failures = 0
+		p.lastSuccess = now
+		p.lat[p.latN%latencyWindow] = latency
+		p.latN++
+		if p.state == StateBudgetReached {
+			return nil
+		}
+		return t.leaveLocked(name, p, "served a request")
+	})
 }
 
 // Reset returns a provider to healthy with the given reason ("retried by
 // hand", "provider changed by reload", "probe succeeded") and clears its
 // consecutive failures.
 func (t *Tracker) Reset(name, reason string) {
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		return
-	}
-	p := t.get(name)
-	p.failures = 0
-	tr := t.leaveLocked(name, p, reason)
-	t.mu.Unlock()
-	t.notify(tr)
+	t.change(name, func(p *provider) *Transition {
+		p.failures = 0
+		return t.leaveLocked(name, p, reason)
+	})
 }
 
 // Forget drops everything known about a provider (it left the configuration).
