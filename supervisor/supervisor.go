@@ -34,9 +34,33 @@ const (
 	ListenError Setup = "listen_error"
 )
 
-// EventSetup is published when Setup or Problem changes; the event's Reason
-// is the new Problem ("" once the proxy serves).
-const EventSetup proxy.EventKind = "setup"
+// Events published when Setup or Problem changes; Reason is the Problem, or
+// for EventReady the address the proxy listens on.
+const (
+	EventNotSetUp    proxy.EventKind = "not_set_up"
+	EventConfigError proxy.EventKind = "config_error"
+	EventListenError proxy.EventKind = "listen_error"
+	// EventReady: a configuration loaded and the proxy listens, or the
+	// user stopped it by hand after it could not listen.
+	EventReady proxy.EventKind = "ready"
+)
+
+// Event is the event that announces the snapshot's setup state: what a
+// subscriber that arrives late needs to render it.
+func (s Snapshot) Event() proxy.Event {
+	e := proxy.Event{Time: time.Now(), Reason: s.Problem}
+	switch s.Setup {
+	case NotSetUp:
+		e.Kind = EventNotSetUp
+	case ConfigError:
+		e.Kind = EventConfigError
+	case ListenError:
+		e.Kind = EventListenError
+	default:
+		e.Kind, e.Reason = EventReady, s.Listen
+	}
+	return e
+}
 
 // Snapshot is the proxy's snapshot with the supervisor's part. Without a
 // proxy (NotSetUp, ConfigError) the embedded snapshot has no providers and
@@ -44,8 +68,8 @@ const EventSetup proxy.EventKind = "setup"
 type Snapshot struct {
 	proxy.Snapshot
 	Setup Setup
-	// Problem is the error behind ConfigError or ListenError, every line of
-	// it; "" otherwise.
+	// Problem is what is wrong, every line of it: the file expected
+	// (NotSetUp), the errors (ConfigError, ListenError); "" when SetupOK.
 	Problem string
 }
 
@@ -124,7 +148,7 @@ func classify(err error) (Setup, string) {
 	case err == nil:
 		return SetupOK, ""
 	case errors.Is(err, config.ErrNotFound):
-		return NotSetUp, ""
+		return NotSetUp, err.Error()
 	default:
 		return ConfigError, err.Error()
 	}
@@ -208,6 +232,11 @@ func (s *Supervisor) setLocked(setup Setup, problem string) {
 		return
 	}
 	s.setup, s.problem = setup, problem
+	snap := Snapshot{Setup: setup, Problem: problem}
+	if s.srv != nil {
+		snap.Listen = s.srv.Addr()
+	}
+	s.bus.Publish(snap.Event())
 	switch setup {
 	case SetupOK:
 		s.log.Info("configuration loaded and proxy serving", slog.String("config", s.path))
@@ -216,7 +245,6 @@ func (s *Supervisor) setLocked(setup Setup, problem string) {
 	default:
 		s.log.Error("the proxy cannot serve", slog.String("setup", string(setup)), slog.String("problem", problem))
 	}
-	s.bus.Publish(proxy.Event{Kind: EventSetup, Time: time.Now(), Reason: problem})
 }
 
 // Stop closes the proxy's port (ctx bounds the grace period for requests in

@@ -91,18 +91,15 @@ func start(t *testing.T, path string) (*Supervisor, <-chan proxy.Event) {
 	return s, events
 }
 
-// waitSetup waits for an EventSetup whose reason contains want ("" waits for
-// the proxy to serve) and returns the snapshot then.
+// waitSetup waits for a setup event: EventReady when want is "", else one
+// whose reason contains want; it returns the snapshot then.
 func waitSetup(t *testing.T, s *Supervisor, events <-chan proxy.Event, want string) Snapshot {
 	t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
 		select {
 		case e := <-events:
-			if e.Kind != EventSetup {
-				continue
-			}
-			if (want == "" && e.Reason == "") || (want != "" && strings.Contains(e.Reason, want)) {
+			if (want == "" && e.Kind == EventReady) || (want != "" && e.Kind != EventReady && strings.Contains(e.Reason, want)) {
 				return s.Snapshot()
 			}
 		case <-timeout:
@@ -128,7 +125,7 @@ func TestNotSetUpThenFileAppears(t *testing.T) {
 	path := filepath.Join(dir, "sub", "providers.yaml")
 	s, events := start(t, path)
 	snap := s.Snapshot()
-	if snap.Setup != NotSetUp || snap.ConfigPath != path || snap.Running || len(snap.Providers) != 0 {
+	if snap.Setup != NotSetUp || snap.ConfigPath != path || snap.Running || len(snap.Providers) != 0 || !strings.Contains(snap.Problem, path) {
 		t.Fatalf("snapshot without a file: %+v", snap)
 	}
 	if err := s.RetryNow("A"); err == nil {
@@ -137,6 +134,9 @@ func TestNotSetUpThenFileAppears(t *testing.T) {
 	port := freePort(t)
 	writeFile(t, path, configText(port, "sk-literal"))
 	snap = waitSetup(t, s, events, "")
+	if e := snap.Event(); e.Kind != EventReady || e.Reason != snap.Listen {
+		t.Errorf("event for the snapshot: %+v", e)
+	}
 	if snap.Setup != SetupOK || !snap.Running || snap.Listen != fmt.Sprintf("127.0.0.1:%d", port) || len(snap.Providers) != 1 {
 		t.Fatalf("snapshot after the file appeared: %+v", snap)
 	}
