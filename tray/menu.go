@@ -150,7 +150,7 @@ func problemLines(s supervisor.Snapshot) []Item {
 	}
 	var m []Item
 	for i, l := range lines {
-		m = append(m, Item{Action: fmt.Sprintf("%s%d", ActProblem, i), Label: shortError(l), Disabled: true})
+		m = append(m, Item{Action: fmt.Sprintf("%s%d", ActProblem, i), Label: cut(l, problemWidth), Disabled: true})
 	}
 	return m
 }
@@ -265,7 +265,15 @@ func shortError(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	const limit = 90
+	return cut(s, 90)
+}
+
+// problemWidth bounds a configuration error's line in the menu: wider than
+// other lines, since "file:line: field: message" is the whole point there.
+const problemWidth = 130
+
+// cut keeps at most limit characters of s, marking a cut with "…".
+func cut(s string, limit int) string {
 	if r := []rune(s); len(r) > limit {
 		s = string(r[:limit-1]) + "…"
 	}
