@@ -186,7 +186,7 @@ open_menu() { # opens the tray menu and shoots the panel's right-hand corner
 	xdotool mousemove 1084 16 click 1
 	sleep 1.5
 	import -window root "$work/full.png"
-	"$im" "$work/full.png" -crop 600x360+500+0 +repage "$1"
+	"$im" "$work/full.png" -crop 600x400+500+0 +repage "$1"
 	xdotool key Escape
 	sleep 0.5
 }

@@ -2,7 +2,9 @@ package tray
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -140,7 +142,7 @@ func problemLines(s supervisor.Snapshot) []Item {
 	var lines []string
 	switch s.Setup {
 	case supervisor.NotSetUp:
-		lines = []string{"Expected at " + s.ConfigPath}
+		lines = []string{"Expected at " + tildePath(s.ConfigPath)}
 	case supervisor.ConfigError, supervisor.ListenError:
 		lines = strings.Split(shortPaths(s.Problem, s.ConfigPath), "\n")
 		if len(lines) > maxProblemLines {
@@ -299,6 +301,18 @@ func countingDown(s proxy.Snapshot) bool {
 		}
 	}
 	return false
+}
+
+// tildePath writes a path under the home directory as ~/…, as people read it.
+func tildePath(p string) string {
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" || runtime.GOOS == "windows" {
+		return p
+	}
+	if rel, err := filepath.Rel(home, p); err == nil && !strings.HasPrefix(rel, "..") {
+		return "~" + string(filepath.Separator) + rel
+	}
+	return p
 }
 
 // configFolder is what "Open configuration folder" opens.

@@ -321,7 +321,7 @@ func TestFirstRun(t *testing.T) {
 	p := newPanel(t, bus, watcher)
 	config := filepath.Join(in.home, ".config", "ccbalancer", "providers.yaml")
 	p.waitOutline("not set up", `Not set up: no configuration file (disabled)
-Expected at `+config+` (disabled)
+Expected at ~/.config/ccbalancer/providers.yaml (disabled)
 Create configuration…
 Open configuration folder
 Reload configuration
