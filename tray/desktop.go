@@ -62,7 +62,8 @@ func openPath(path string) error {
 			if msg == "" {
 				return fmt.Errorf("%s %s: %w", cmd.Args[0], path, err)
 			}
-			return fmt.Errorf("%s %s: %w: %s", cmd.Args[0], path, err, firstLine(msg))
+			first, _, _ := strings.Cut(msg, "\n")
+			return fmt.Errorf("%s %s: %w: %s", cmd.Args[0], path, err, first)
 		}
 		return nil
 	case <-time.After(openGrace):
@@ -70,12 +71,6 @@ func openPath(path string) error {
 	}
 }
 
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
-}
 
 // clipboardCommands lists, per system, the programs that put stdin on the
 // clipboard, in order of preference. On Linux it depends on the session:
