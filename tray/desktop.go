@@ -71,7 +71,6 @@ func openPath(path string) error {
 	}
 }
 
-
 // clipboardCommands lists, per system, the programs that put stdin on the
 // clipboard, in order of preference. On Linux it depends on the session:
 // Wayland's wl-copy, then the X11 tools.
