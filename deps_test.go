@@ -6,8 +6,9 @@ import (
 	"testing"
 )
 
-// TestImportDirection: dependencies point one way, config <- proxy <- tray
-// <- main. The proxy never links GUI code, and config knows nothing above it.
+// TestImportDirection: dependencies point one way, config <- proxy <-
+// supervisor <- tray <- main. The proxy and the supervisor never link GUI
+// code, config knows nothing above it, and control stands alone.
 func TestImportDirection(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("the go command is not on PATH")
@@ -17,7 +18,9 @@ func TestImportDirection(t *testing.T) {
 		forbidden []string
 	}{
 		{"./config/...", []string{"ccbalancer/proxy", "ccbalancer/tray", "fyne.io/systray", "gen2brain/beeep"}},
-		{"./proxy/...", []string{"ccbalancer/tray", "ccbalancer/autostart", "ccbalancer/osservice", "fyne.io/systray", "gen2brain/beeep", "kardianos/service"}},
+		{"./proxy/...", []string{"ccbalancer/supervisor", "ccbalancer/tray", "ccbalancer/autostart", "ccbalancer/osservice", "fyne.io/systray", "gen2brain/beeep", "kardianos/service"}},
+		{"./supervisor/...", []string{"ccbalancer/tray", "ccbalancer/autostart", "ccbalancer/osservice", "fyne.io/systray", "gen2brain/beeep", "kardianos/service"}},
+		{"./control/...", []string{"ccbalancer/config", "ccbalancer/proxy", "ccbalancer/supervisor", "ccbalancer/tray"}},
 	}
 	for _, tt := range tests {
 		out, err := exec.Command("go", "list", "-deps", tt.pkg).CombinedOutput()

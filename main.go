@@ -17,13 +17,15 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/internal/demo"
 	"github.com/ccbalancer/ccbalancer/logging"
-	"github.com/ccbalancer/ccbalancer/proxy"
+	"github.com/ccbalancer/ccbalancer/supervisor"
 	"github.com/ccbalancer/ccbalancer/tray"
 )
 
@@ -42,8 +44,10 @@ Usage:
                                                               simulated providers, no keys needed
   ccbalancer init [--config F]                                write the example configuration
   ccbalancer check [--config F]                               validate the configuration
+  ccbalancer status                                           show the running instance
+  ccbalancer stop                                             stop the running instance
   ccbalancer service install|uninstall|start|stop|status [--user] [--config F]
-  ccbalancer autostart enable|disable|status                  start the tray at login
+  ccbalancer autostart enable|disable|status [--config F]     start the tray at login
   ccbalancer version
 
 The configuration is found at --config, $CCBALANCER_CONFIG, ./providers.yaml, or
@@ -81,6 +85,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
+	case "status":
+		return statusCommand(args, stdout, stderr)
+	case "stop":
+		return stopCommand(args, stdout, stderr)
 	case "service":
 		return serviceCommand(args, stdout, stderr)
 	case "autostart":
@@ -145,14 +153,20 @@ func loadConfig(flagValue string, stderr io.Writer) (*config.Config, bool) {
 	return cfg, true
 }
 
+// newLogger logs by cfg's settings, or by the defaults when no
+// configuration loaded (the tray then shows why).
 func newLogger(cfg *config.Config, stderr io.Writer) (*slog.Logger, io.Closer, string, error) {
-	file, err := logging.ResolveFile(cfg.Settings.LogFile)
+	settings := config.Defaults()
+	if cfg != nil {
+		settings = cfg.Settings
+	}
+	file, err := logging.ResolveFile(settings.LogFile)
 	if err != nil {
 		return nil, nil, "", err
 	}
 	log, closer, err := logging.New(logging.Options{
-		Level: cfg.Settings.LogLevel, Color: cfg.Settings.LogColor, File: file,
-		MaxBytes: cfg.Settings.LogMaxBytes, Console: stderr,
+		Level: settings.LogLevel, Color: settings.LogColor, File: file,
+		MaxBytes: settings.LogMaxBytes, Console: stderr,
 	})
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("opening log file: %w", err)
@@ -160,7 +174,9 @@ func newLogger(cfg *config.Config, stderr io.Writer) (*slog.Logger, io.Closer, s
 	return log, closer, file, nil
 }
 
-// runProxy is `ccbalancer` (withTray) and `ccbalancer serve`.
+// runProxy is `ccbalancer` (withTray) and `ccbalancer serve`. With a tray,
+// a missing or broken configuration and a taken port are shown in the tray
+// instead of ending the program; `serve` and --headless exit 1 on them.
 func runProxy(name string, args []string, stderr io.Writer, withTray bool) int {
 	want := []string{"config", "listen"}
 	if withTray {
@@ -170,37 +186,54 @@ func runProxy(name string, args []string, stderr io.Writer, withTray bool) int {
 	if !ok {
 		return 2
 	}
+	withTray = withTray && !f.headless
+	if withTray {
+		path, cfg, err := supervisor.Find(f.config)
+		if _, perr := tray.Probe(); perr == nil || err == nil {
+			return serveConfig(supervisor.Options{Path: path, Config: cfg, LoadErr: err, Flag: f.config}, f, stderr, true, nil)
+		}
+		// No desktop to show the problem on: say it here and stop.
+	}
 	cfg, ok := loadConfig(f.config, stderr)
 	if !ok {
 		return 1
 	}
-	return serveConfig(cfg, f, stderr, withTray && !f.headless, nil)
+	return serveConfig(supervisor.Options{Path: cfg.Path, Config: cfg, Flag: f.config}, f, stderr, withTray, nil)
 }
 
-// serveConfig runs the proxy for cfg until a signal, Quit in the tray, or
-// the service manager stops it. extra, if set, runs alongside (the demo's traffic).
-func serveConfig(cfg *config.Config, f flags, stderr io.Writer, withTray bool, extra func(ctx context.Context, baseURL string, log *slog.Logger)) int {
-	log, closer, logFile, err := newLogger(cfg, stderr)
+// serveConfig runs the proxy for the configuration in opts until a signal,
+// Quit in the tray, `ccbalancer stop`, or the service manager stops it.
+// extra, if set, runs alongside (the demo's traffic).
+func serveConfig(opts supervisor.Options, f flags, stderr io.Writer, withTray bool, extra func(ctx context.Context, baseURL string, log *slog.Logger)) int {
+	log, closer, logFile, err := newLogger(opts.Config, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "ccbalancer: %v\n", err)
 		return 1
 	}
 	defer closer.Close()
-	for _, w := range cfg.Warnings {
-		log.Warn("config", slog.String("warning", w))
+	opts.Listen, opts.Version, opts.LogFile, opts.Logger, opts.Example = f.listen, version, logFile, log, exampleConfig
+	sup := supervisor.New(opts)
+	defer sup.Close()
+	if err := sup.Start(); err != nil {
+		if !withTray {
+			log.Error("cannot start", slog.Any("err", err))
+			return 1
+		}
+	} else if opts.Config != nil {
+		banner(stderr, opts.Config, sup.Addr(), logFile)
 	}
-	srv, err := proxy.New(cfg, proxy.Options{Logger: log, Version: version, LogFile: logFile, Listen: f.listen})
-	if err != nil {
-		log.Error("cannot start", slog.Any("err", err))
-		return 1
+	baseURL := "http://" + sup.Addr()
+
+	// `ccbalancer stop` ends the run like a signal does.
+	stopped := make(chan struct{})
+	var stopOnce sync.Once
+	stopNow := func() { stopOnce.Do(func() { close(stopped) }) }
+	var trayState atomic.Value
+	trayState.Store("none (ccbalancer serve)")
+	ctl := startControl(log, sup, &trayState, stopNow)
+	if ctl != nil {
+		defer ctl.Close()
 	}
-	defer srv.Close()
-	if err := srv.Start(); err != nil {
-		log.Error("cannot start", slog.Any("err", err))
-		return 1
-	}
-	banner(stderr, cfg, srv.Addr(), logFile)
-	baseURL := "http://" + srv.Addr()
 
 	runExtra := func(ctx context.Context) func() {
 		if extra == nil {
@@ -213,14 +246,30 @@ func serveConfig(cfg *config.Config, f flags, stderr io.Writer, withTray bool, e
 	if withTray {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		go func() {
+			select {
+			case <-stopped:
+				log.Info("asked to stop by `ccbalancer stop`")
+				stop()
+			case <-ctx.Done():
+			}
+		}()
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := sup.Watch(ctx); err != nil {
+				log.Warn("not watching for the configuration file", slog.Any("err", err))
+			}
+		})
 		wait := runExtra(ctx)
-		err := runTray(ctx, srv, log, cfg.Path)
+		err := runTray(ctx, sup, log, &trayState)
 		if errors.Is(err, tray.ErrUnavailable) {
+			trayState.Store("headless: " + err.Error())
 			log.Info("no system tray here; running headless", slog.String("reason", err.Error()))
 			<-ctx.Done()
 			err = nil
 		}
 		stop()
+		wg.Wait()
 		wait()
 		return exitCode(log, err)
 	}
@@ -228,7 +277,11 @@ func serveConfig(cfg *config.Config, f flags, stderr io.Writer, withTray bool, e
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		wait := runExtra(ctx)
-		<-ctx.Done()
+		select {
+		case <-ctx.Done():
+		case <-stopped:
+			log.Info("asked to stop by `ccbalancer stop`")
+		}
 		cancel()
 		wait()
 		return nil
@@ -294,7 +347,7 @@ func runDemo(args []string, stderr io.Writer) int {
 		}
 	}
 	f.listen = ""
-	return serveConfig(cfg, f, stderr, !f.headless, extra)
+	return serveConfig(supervisor.Options{Path: cfg.Path, Config: cfg, Fixed: true}, f, stderr, !f.headless, extra)
 }
 
 func runInit(args []string, stdout, stderr io.Writer) int {

@@ -17,6 +17,10 @@ type Snapshot struct {
 	LogFile    string
 	Providers  []ProviderStatus // in config order
 	Routes     int
+	// LastServed is the provider that served the latest request, at
+	// LastServedAt; "" and zero before the first.
+	LastServed   string
+	LastServedAt time.Time
 }
 
 // ProviderStatus is one provider's state. LastError never holds a secret.

@@ -49,14 +49,16 @@ type Event struct {
 	Until    time.Time
 }
 
-// bus fans events out to subscribers. A subscriber that does not keep up loses
-// events rather than slowing the proxy down.
-type bus struct {
+// Bus fans events out to subscribers. A subscriber that does not keep up loses
+// events rather than slowing the publisher down. The zero value is ready to use.
+type Bus struct {
 	mu   sync.Mutex
 	subs map[chan Event]struct{}
 }
 
-func (b *bus) subscribe() (<-chan Event, func()) {
+// Subscribe returns a channel of events (buffered, 64) and a function that
+// ends the subscription and closes the channel.
+func (b *Bus) Subscribe() (<-chan Event, func()) {
 	ch := make(chan Event, 64)
 	b.mu.Lock()
 	if b.subs == nil {
@@ -75,7 +77,8 @@ func (b *bus) subscribe() (<-chan Event, func()) {
 	}
 }
 
-func (b *bus) publish(e Event) {
+// Publish sends e to every subscriber that has room for it; it never blocks.
+func (b *Bus) Publish(e Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for ch := range b.subs {
@@ -85,3 +88,6 @@ func (b *bus) publish(e Event) {
 		}
 	}
 }
+
+// publish is Publish, for the request path's call sites.
+func (b *Bus) publish(e Event) { b.Publish(e) }

@@ -51,6 +51,7 @@ func (s *Server) failover(req *request, rt *config.Route) {
 			// Latency is time to response headers: a stream's length says
 			// nothing about the provider's speed.
 			s.health.Succeeded(e.Provider, req.headersAfter)
+			s.noteServed(e.Provider)
 			s.selector.Served(req.session, e.Provider)
 			// Per-request lines are DEBUG, like an access log that is off by
 			// default: at INFO the log holds what changed.

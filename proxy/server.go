@@ -57,7 +57,7 @@ type Server struct {
 	state    atomic.Pointer[state]
 	health   *health.Tracker
 	selector *route.Selector
-	bus      bus
+	bus      Bus
 	handler  http.Handler
 
 	reloadMu sync.Mutex // serialises Reload and SetStrategy
@@ -72,7 +72,10 @@ type Server struct {
 	reqSeq   atomic.Uint64
 	inFlight atomic.Int64
 	allDown  atomic.Bool
-	warned   sync.Map // models already warned about using the default route
+	// lastServed is the provider that served the latest request, for the
+	// tray's tooltip; nil until one is served.
+	lastServed atomic.Pointer[served]
+	warned     sync.Map // models already warned about using the default route
 }
 
 // New builds a Server for cfg. It opens nothing until Start.
@@ -214,7 +217,7 @@ func (s *Server) Addr() string {
 
 // Subscribe returns a channel of events and a function that ends the
 // subscription. A subscriber that does not keep up loses events.
-func (s *Server) Subscribe() (<-chan Event, func()) { return s.bus.subscribe() }
+func (s *Server) Subscribe() (<-chan Event, func()) { return s.bus.Subscribe() }
 
 // RetryNow clears a provider's cooldown.
 func (s *Server) RetryNow(provider string) error {
@@ -329,6 +332,9 @@ func (s *Server) Snapshot() Snapshot {
 		LogFile:    s.logFile,
 		Routes:     len(st.cfg.Routes),
 	}
+	if ls := s.lastServed.Load(); ls != nil {
+		snap.LastServed, snap.LastServedAt = ls.provider, ls.at
+	}
 	now := time.Now()
 	for _, p := range st.cfg.Providers {
 		h := s.health.Status(p.Name)
@@ -361,6 +367,22 @@ func (s *Server) Snapshot() Snapshot {
 		})
 	}
 	return snap
+}
+
+// served is a request served by a provider.
+type served struct {
+	provider string
+	at       time.Time
+}
+
+// noteServed records that provider served a request now. Only a change of
+// provider is published (EventChanged), so a steady stream of requests does
+// not flood subscribers.
+func (s *Server) noteServed(provider string) {
+	prev := s.lastServed.Swap(&served{provider: provider, at: time.Now()})
+	if prev == nil || prev.provider != provider {
+		s.bus.Publish(Event{Kind: EventChanged, Time: time.Now(), Provider: provider, Reason: "served a request"})
+	}
 }
 
 // onHealth turns state transitions into events.

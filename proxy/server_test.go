@@ -112,3 +112,57 @@ func TestStopLetsStreamsFinish(t *testing.T) {
 		})
 	}
 }
+
+// TestLastServed: the snapshot names the provider that served the latest
+// request, and a change of that provider (only a change) is published.
+func TestLastServed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil, ups("A", "B")...)
+	if s := e.srv.Snapshot(); s.LastServed != "" || !s.LastServedAt.IsZero() {
+		t.Fatalf("before any request: %q at %v", s.LastServed, s.LastServedAt)
+	}
+	events, cancel := e.srv.Subscribe()
+	defer cancel()
+	// The response can reach the client before the handler has noted who
+	// served it: wait for the event, which is published after the note.
+	nextServed := func() string {
+		t.Helper()
+		timeout := time.After(5 * time.Second)
+		for {
+			select {
+			case ev := <-events:
+				if ev.Kind == EventChanged && ev.Reason == "served a request" {
+					return ev.Provider
+				}
+			case <-timeout:
+				t.Fatal("no served event within 5 s")
+			}
+		}
+	}
+	before := time.Now()
+	if resp, _, _ := e.send(false, nil); resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if p := nextServed(); p != "A" {
+		t.Fatalf("served event for %q, want A", p)
+	}
+	s := e.srv.Snapshot()
+	if s.LastServed != "A" || s.LastServedAt.Before(before) {
+		t.Fatalf("after a request: %q at %v (sent after %v)", s.LastServed, s.LastServedAt, before)
+	}
+	// A second request by the same provider changes the time, not the
+	// provider: no event.
+	if resp, _, _ := e.send(false, nil); resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	e.ups["A"].Always(fake.Reply{Mode: fake.Status, Status: 529, Message: "Overloaded"})
+	if resp, _, _ := e.send(false, nil); resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if p := nextServed(); p != "B" {
+		t.Fatalf("served event for %q after A's second request and a failover, want B", p)
+	}
+	if s := e.srv.Snapshot(); s.LastServed != "B" {
+		t.Fatalf("after a failover: %q", s.LastServed)
+	}
+}

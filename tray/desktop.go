@@ -30,8 +30,14 @@ func desktopNotify(n Notice) error {
 	return nil
 }
 
+// openGrace is how long openPath waits for the opener to fail: xdg-open and
+// friends fail fast (no handler, no such file) and otherwise keep running or
+// exit 0 once the application is launched.
+const openGrace = 3 * time.Second
+
 // openPath opens a file or folder with the desktop's default application.
-// The opener runs detached; its exit is collected in the background.
+// It returns the opener's error when it cannot run or exits non-zero within
+// openGrace; an opener still running then is left to finish on its own.
 func openPath(path string) error {
 	var cmd *exec.Cmd
 	switch runtime.GOOS {
@@ -42,11 +48,27 @@ func openPath(path string) error {
 	default:
 		cmd = exec.Command("xdg-open", path)
 	}
+	var out strings.Builder
+	cmd.Stderr = &out
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("running %s: %w", cmd.Path, err)
+		return fmt.Errorf("running %s: %w", cmd.Args[0], err)
 	}
-	go cmd.Wait() //nolint:errcheck // the opener reports its own failures to the user
-	return nil
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			msg := strings.TrimSpace(out.String())
+			if msg == "" {
+				return fmt.Errorf("%s %s: %w", cmd.Args[0], path, err)
+			}
+			first, _, _ := strings.Cut(msg, "\n")
+			return fmt.Errorf("%s %s: %w: %s", cmd.Args[0], path, err, first)
+		}
+		return nil
+	case <-time.After(openGrace):
+		return nil
+	}
 }
 
 // clipboardCommands lists, per system, the programs that put stdin on the
@@ -70,7 +92,7 @@ func clipboardCommands(goos string, getenv func(string) string) [][]string {
 }
 
 // errNoClipboard means no clipboard program is available here.
-var errNoClipboard = errors.New("no clipboard available (install wl-copy, xclip or xsel)")
+var errNoClipboard = errors.New("no clipboard tool here (wl-copy, xclip or xsel)")
 
 // copyText puts text on the clipboard with the first clipboard program found.
 func copyText(text string) error {

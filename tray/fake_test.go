@@ -11,18 +11,20 @@ import (
 	"github.com/ccbalancer/ccbalancer/assets"
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/proxy"
+	"github.com/ccbalancer/ccbalancer/proxy/health"
+	"github.com/ccbalancer/ccbalancer/supervisor"
 )
 
 // fakeBackend records what the view asks a tray library to do.
 type fakeBackend struct {
-	icon   assets.State
-	title  string
-	items  map[int]*fakeItem
-	top    []int
-	next   int
-	resets int
-	adds   int
-	calls  []string // Update calls, "label" of each
+	icon    assets.State
+	tooltip string
+	items   map[int]*fakeItem
+	top     []int
+	next    int
+	resets  int
+	adds    int
+	calls   []string // Update calls, "label" of each
 }
 
 type fakeItem struct {
@@ -33,7 +35,7 @@ type fakeItem struct {
 func newFakeBackend() *fakeBackend { return &fakeBackend{items: map[int]*fakeItem{}} }
 
 func (f *fakeBackend) SetIcon(s assets.State) { f.icon = s }
-func (f *fakeBackend) SetTitle(t string)      { f.title = t }
+func (f *fakeBackend) SetTooltip(t string)    { f.tooltip = t }
 func (f *fakeBackend) Reset() {
 	f.resets++
 	f.items = map[int]*fakeItem{}
@@ -84,10 +86,10 @@ func (f *fakeBackend) tree() []Item {
 	return build(f.top)
 }
 
-// fakeServer is a proxy the tray can drive, with a snapshot the test sets.
+// fakeServer is a supervisor the tray can drive, with a snapshot the test sets.
 type fakeServer struct {
 	mu      sync.Mutex
-	snap    proxy.Snapshot
+	snap    supervisor.Snapshot
 	calls   []string
 	failOn  string
 	subs    []chan proxy.Event
@@ -95,17 +97,18 @@ type fakeServer struct {
 }
 
 func newFakeServer() *fakeServer {
-	return &fakeServer{snap: proxy.Snapshot{
+	return &fakeServer{snap: supervisor.Snapshot{Snapshot: proxy.Snapshot{
 		Listen:     "127.0.0.1:8080",
 		Running:    true,
 		Strategy:   config.StrategyPriority,
 		ConfigPath: "/home/me/.config/ccbalancer/providers.yaml",
 		LogFile:    "/home/me/.local/state/ccbalancer/ccbalancer.jsonl",
 		Providers: []proxy.ProviderStatus{
-			{Name: "A", Type: config.TypeAnthropic, BaseURL: "https://a.example", Enabled: true, Healthy: true, Requests: 3},
-			{Name: "B", Type: config.TypeOpenAI, BaseURL: "https://b.example", Enabled: true, Healthy: true},
+			{Name: "A", Type: config.TypeAnthropic, BaseURL: "https://a.example", Enabled: true, State: health.StateHealthy, Healthy: true, Requests: 3},
+			{Name: "B", Type: config.TypeOpenAI, BaseURL: "https://b.example", Enabled: true, State: health.StateHealthy, Healthy: true},
 		},
-	}}
+		Routes: 1,
+	}}}
 }
 
 func (s *fakeServer) record(call string) error {
@@ -118,7 +121,7 @@ func (s *fakeServer) record(call string) error {
 	return nil
 }
 
-func (s *fakeServer) Snapshot() proxy.Snapshot {
+func (s *fakeServer) Snapshot() supervisor.Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	snap := s.snap
@@ -126,7 +129,7 @@ func (s *fakeServer) Snapshot() proxy.Snapshot {
 	return snap
 }
 
-func (s *fakeServer) set(f func(*proxy.Snapshot)) {
+func (s *fakeServer) set(f func(*supervisor.Snapshot)) {
 	s.mu.Lock()
 	f(&s.snap)
 	s.mu.Unlock()
@@ -145,7 +148,7 @@ func (s *fakeServer) Start() error {
 	if err := s.record("start"); err != nil {
 		return err
 	}
-	s.set(func(p *proxy.Snapshot) { p.Running = true })
+	s.set(func(p *supervisor.Snapshot) { p.Running = true })
 	return nil
 }
 
@@ -156,7 +159,7 @@ func (s *fakeServer) Stop(ctx context.Context) error {
 	if err := s.record("stop"); err != nil {
 		return err
 	}
-	s.set(func(p *proxy.Snapshot) { p.Running = false })
+	s.set(func(p *supervisor.Snapshot) { p.Running = false })
 	return nil
 }
 
@@ -168,11 +171,15 @@ func (s *fakeServer) SetStrategy(st config.Strategy) error {
 	if err := s.record("strategy " + string(st)); err != nil {
 		return err
 	}
-	s.set(func(p *proxy.Snapshot) { p.Strategy = st })
+	s.set(func(p *supervisor.Snapshot) { p.Strategy = st })
 	return nil
 }
 
 func (s *fakeServer) Reload() error { return s.record("reload") }
+
+func (s *fakeServer) CreateConfig() (string, error) {
+	return s.Snapshot().ConfigPath, s.record("create")
+}
 
 func (s *fakeServer) callLog() string {
 	s.mu.Lock()
@@ -225,4 +232,10 @@ func (d *desk) copy(s string) error {
 
 func (d *desk) options(a Autostart) Options {
 	return Options{Logger: discard, Autostart: a, Notify: d.notify, Open: d.open, Copy: d.copy, StopGrace: time.Second}
+}
+
+func (d *desk) got() []Notice {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]Notice(nil), d.notices...)
 }

@@ -2,11 +2,16 @@ package tray
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/proxy"
+	"github.com/ccbalancer/ccbalancer/proxy/health"
+	"github.com/ccbalancer/ccbalancer/supervisor"
 )
 
 // Item is one entry of the tray menu as built from a snapshot. The systray
@@ -18,17 +23,25 @@ type Item struct {
 	Label     string
 	Disabled  bool
 	Checkable bool
+	// Radio marks a checkable item as one of a group of which exactly one is
+	// checked; clicking the checked one changes nothing. fyne.io/systray
+	// draws it as a check box (it has no radio items).
+	Radio     bool
 	Checked   bool
 	Separator bool
 	Children  []Item
 }
 
-// Actions carried by menu items. Per-provider and per-strategy actions
-// append ":" and the provider's name or the strategy.
+// Actions carried by menu items. Per-provider, per-strategy and per-kind
+// actions append ":" and the provider's name, the strategy or the kind.
 const (
 	ActStatus        = "status"
+	ActProblem       = "problem:" // + line number
+	ActAttention     = "attention:"
 	ActAddress       = "address"
+	ActLastServed    = "last-served"
 	ActToggleProxy   = "toggle-proxy"
+	ActCreateConfig  = "create-config"
 	ActProviders     = "providers"
 	ActProvider      = "provider:"      // submenu of one provider
 	ActProviderInfo  = "provider-info:" // + field + ":" + name
@@ -40,13 +53,15 @@ const (
 	ActOpenLogs      = "open-logs"
 	ActCopyBaseURL   = "copy-base-url"
 	ActNotifications = "notifications"
+	ActNotify        = "notify:"
 	ActAutostart     = "autostart"
 	ActQuit          = "quit"
 )
 
 // Prefs is the tray's own state shown in the menu.
 type Prefs struct {
-	Notifications bool
+	// Notify says, per kind, whether its notifications are shown.
+	Notify map[NoticeKind]bool
 	// Autostart is whether start at login is on; AutostartErr is set when
 	// it cannot be read or is unsupported (the item is then disabled).
 	Autostart    bool
@@ -60,12 +75,28 @@ var strategyLabels = map[config.Strategy]string{
 	config.StrategyRandom:     "Random",
 }
 
-// BuildMenu returns the whole menu for a snapshot.
-func BuildMenu(s proxy.Snapshot, p Prefs) []Item {
-	var m []Item
-	m = append(m, Item{Action: ActStatus, Label: Summary(s), Disabled: true})
+// maxProblemLines bounds the error lines the menu shows; the log and
+// `ccbalancer check` have them all.
+const maxProblemLines = 3
+
+// BuildMenu returns the whole menu for a snapshot; now is the time the
+// countdowns and times of day are relative to.
+func BuildMenu(s supervisor.Snapshot, p Prefs, now time.Time) []Item {
+	m := []Item{{Action: ActStatus, Label: Summary(s), Disabled: true}}
+	m = append(m, problemLines(s)...)
+	if s.Setup == supervisor.NotSetUp || s.Setup == supervisor.ConfigError {
+		return append(m, setupMenu(s, p)...)
+	}
+	for _, ps := range needAttention(s.Snapshot) {
+		m = append(m, Item{Action: ActAttention + ps.Name, Label: attentionLine(ps), Disabled: true})
+	}
 	if s.Running {
 		m = append(m, Item{Action: ActAddress, Label: "Listening on " + BaseURL(s.Listen), Disabled: true})
+		last := "Last request: none yet"
+		if s.LastServed != "" {
+			last = "Last request: " + s.LastServed + " at " + clockTime(s.LastServedAt, now)
+		}
+		m = append(m, Item{Action: ActLastServed, Label: last, Disabled: true})
 		m = append(m, Item{Action: ActToggleProxy, Label: "Stop proxy"})
 	} else {
 		m = append(m, Item{Action: ActAddress, Label: "Not listening (" + s.Listen + ")", Disabled: true})
@@ -75,7 +106,7 @@ func BuildMenu(s proxy.Snapshot, p Prefs) []Item {
 
 	providers := Item{Action: ActProviders, Label: "Providers"}
 	for _, ps := range s.Providers {
-		providers.Children = append(providers.Children, providerMenu(ps))
+		providers.Children = append(providers.Children, providerMenu(ps, s.ConfigPath, now))
 	}
 	if len(providers.Children) == 0 {
 		providers.Disabled = true
@@ -88,6 +119,7 @@ func BuildMenu(s proxy.Snapshot, p Prefs) []Item {
 			Action:    ActStrategy + string(st),
 			Label:     strategyLabels[st],
 			Checkable: true,
+			Radio:     true,
 			Checked:   s.Strategy == st,
 		})
 	}
@@ -100,26 +132,79 @@ func BuildMenu(s proxy.Snapshot, p Prefs) []Item {
 		Item{Action: ActOpenLogs, Label: "Open log folder", Disabled: s.LogFile == ""},
 		Item{Action: ActCopyBaseURL, Label: "Copy ANTHROPIC_BASE_URL"},
 		Item{Separator: true},
-		Item{Action: ActNotifications, Label: "Notifications", Checkable: true, Checked: p.Notifications},
 	)
+	return append(m, tail(p)...)
+}
+
+// problemLines shows what is wrong with the setup: the file expected, or the
+// first errors with the file's base name.
+func problemLines(s supervisor.Snapshot) []Item {
+	var lines []string
+	switch s.Setup {
+	case supervisor.NotSetUp:
+		lines = []string{"Expected at " + tildePath(s.ConfigPath)}
+	case supervisor.ConfigError, supervisor.ListenError:
+		lines = strings.Split(shortPaths(s.Problem, s.ConfigPath), "\n")
+		if len(lines) > maxProblemLines {
+			more := len(lines) - maxProblemLines + 1
+			lines = append(lines[:maxProblemLines-1], fmt.Sprintf("…and %d more (ccbalancer check lists them)", more))
+		}
+	}
+	var m []Item
+	for i, l := range lines {
+		m = append(m, Item{Action: fmt.Sprintf("%s%d", ActProblem, i), Label: cut(l, problemWidth), Disabled: true})
+	}
+	return m
+}
+
+// setupMenu is the menu while no configuration loads: the ways to get one.
+func setupMenu(s supervisor.Snapshot, p Prefs) []Item {
+	var m []Item
+	if s.Setup == supervisor.NotSetUp {
+		m = append(m,
+			Item{Action: ActCreateConfig, Label: "Create configuration…"},
+			Item{Action: ActOpenConfig, Label: "Open configuration folder"},
+		)
+	} else {
+		m = append(m, Item{Action: ActOpenConfig, Label: "Open configuration file"})
+	}
+	m = append(m,
+		Item{Action: ActReload, Label: "Reload configuration"},
+		Item{Separator: true},
+		Item{Action: ActOpenLogs, Label: "Open log folder", Disabled: s.LogFile == ""},
+		Item{Separator: true},
+	)
+	return append(m, tail(p)...)
+}
+
+// tail is the end of every menu: notification switches, start at login, Quit.
+func tail(p Prefs) []Item {
+	notify := Item{Action: ActNotifications, Label: "Notifications"}
+	for _, k := range NoticeKinds {
+		notify.Children = append(notify.Children, Item{
+			Action: ActNotify + string(k), Label: noticeKindLabels[k], Checkable: true, Checked: p.Notify[k],
+		})
+	}
 	autostart := Item{Action: ActAutostart, Label: "Start at login", Checkable: true, Checked: p.Autostart}
 	if p.AutostartErr != nil {
 		autostart.Disabled = true
 		autostart.Label = "Start at login (unavailable)"
 	}
-	m = append(m, autostart, Item{Separator: true}, Item{Action: ActQuit, Label: "Quit"})
-	return m
+	return []Item{notify, autostart, {Separator: true}, {Action: ActQuit, Label: "Quit"}}
 }
 
 // providerMenu is one provider's submenu. Its lines are always present (with
 // "none" values) so that the menu keeps its shape while values change.
-func providerMenu(ps proxy.ProviderStatus) Item {
+func providerMenu(ps proxy.ProviderStatus, configPath string, now time.Time) Item {
 	info := func(field, label string) Item {
 		return Item{Action: ActProviderInfo + field + ":" + ps.Name, Label: label, Disabled: true}
 	}
-	lastErr := "none"
+	lastErr := "Last error: none"
 	if ps.LastError != "" {
-		lastErr = shortError(ps.LastError)
+		lastErr = "Last error: " + shortError(shortPaths(ps.LastError, configPath))
+		if !ps.LastFailure.IsZero() {
+			lastErr = "Last error at " + clockTime(ps.LastFailure, now) + ": " + shortError(shortPaths(ps.LastError, configPath))
+		}
 	}
 	requests := fmt.Sprintf("Requests: %d served", ps.Requests)
 	if ps.Failures > 0 {
@@ -127,28 +212,47 @@ func providerMenu(ps proxy.ProviderStatus) Item {
 	}
 	return Item{
 		Action: ActProvider + ps.Name,
-		Label:  ps.Name + ": " + providerHealth(ps),
+		Label:  ps.Name + ": " + providerHealth(ps, now),
 		Children: []Item{
 			info("type", "Type: "+string(ps.Type)+" at "+ps.BaseURL),
-			info("error", "Last error: "+lastErr),
+			info("error", lastErr),
 			info("requests", requests),
 			{Action: ActRetry + ps.Name, Label: "Retry now", Disabled: !ps.Enabled || ps.Healthy},
 		},
 	}
 }
 
-// providerHealth says a provider's health in a few words.
-func providerHealth(ps proxy.ProviderStatus) string {
-	switch {
-	case !ps.Enabled:
+// providerHealth says a provider's state in a few words. Countdowns come
+// from the state's own end (Until); a state without one shows none.
+func providerHealth(ps proxy.ProviderStatus, now time.Time) string {
+	if !ps.Enabled {
 		return "disabled"
-	case ps.Healthy:
-		return "healthy"
-	case ps.CooldownRemaining > 0:
-		return "cooling down, " + clock(ps.CooldownRemaining) + " left"
-	default:
-		return "cooling down"
 	}
+	left := func(what string) string {
+		switch {
+		case ps.CooldownRemaining <= 0:
+			return what
+		case ps.CooldownRemaining >= time.Hour:
+			return what + " until " + untilTime(ps.Until, now)
+		default:
+			return what + ", " + clock(ps.CooldownRemaining) + " left"
+		}
+	}
+	switch ps.State {
+	case health.StateHealthy:
+		return "healthy"
+	case health.StateCooling:
+		return left("cooling down")
+	case health.StateRateLimited:
+		return left("rate limited")
+	case health.StateBudgetReached:
+		return left("budget reached")
+	case health.StateNeedsAttention:
+		return "needs attention"
+	case health.StateDisabled:
+		return "disabled"
+	}
+	return strings.ReplaceAll(string(ps.State), "_", " ")
 }
 
 // clock formats a remaining time as m:ss, rounded up so it never shows 0:00
@@ -158,21 +262,39 @@ func clock(d time.Duration) string {
 	return fmt.Sprintf("%d:%02d", secs/60, secs%60)
 }
 
-// shortError keeps the first line of an error, at most 80 characters.
+// shortError keeps the first line of an error, at most 90 characters.
 func shortError(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	const limit = 80
+	return cut(s, 90)
+}
+
+// problemWidth bounds a configuration error's line in the menu: wider than
+// other lines, since "file:line: field: message" is the whole point there.
+const problemWidth = 130
+
+// cut keeps at most limit characters of s, marking a cut with "…".
+func cut(s string, limit int) string {
 	if r := []rune(s); len(r) > limit {
 		s = string(r[:limit-1]) + "…"
 	}
 	return s
 }
 
-// coolingDown reports whether any provider's cooldown is counting down, so
+// untilTime formats the end of a long state: "16:30", or "5 Mar 16:30"
+// when it is not today.
+func untilTime(t, now time.Time) string {
+	t, now = t.Local(), now.Local()
+	if y, m, d := t.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
+		return t.Format("15:04")
+	}
+	return t.Format("2 Jan 15:04")
+}
+
+// countingDown reports whether any provider's state has a timer running, so
 // that the menu needs refreshing while it runs.
-func coolingDown(s proxy.Snapshot) bool {
+func countingDown(s proxy.Snapshot) bool {
 	for _, p := range s.Providers {
 		if p.Enabled && p.CooldownRemaining > 0 {
 			return true
@@ -180,3 +302,18 @@ func coolingDown(s proxy.Snapshot) bool {
 	}
 	return false
 }
+
+// tildePath writes a path under the home directory as ~/…, as people read it.
+func tildePath(p string) string {
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" || runtime.GOOS == "windows" {
+		return p
+	}
+	if rel, err := filepath.Rel(home, p); err == nil && !strings.HasPrefix(rel, "..") {
+		return "~" + string(filepath.Separator) + rel
+	}
+	return p
+}
+
+// configFolder is what "Open configuration folder" opens.
+func configFolder(path string) string { return filepath.Dir(path) }

@@ -16,13 +16,22 @@ import (
 // Run shows the tray for srv until the user chooses Quit or ctx ends, then
 // stops the proxy gracefully and returns. It must be called on the main
 // goroutine. Where no tray can be shown it returns an error wrapping
-// ErrUnavailable before touching the tray library.
+// ErrUnavailable before touching the tray library. Where the session has no
+// tray host (no StatusNotifierWatcher, as on GNOME without the AppIndicator
+// extension) it says so in the log and in one notification, and runs on:
+// the icon appears if a host starts later.
 func Run(ctx context.Context, srv Server, opts Options) error {
-	if err := Probe(); err != nil {
+	host, err := Probe()
+	if err != nil {
 		return err
 	}
 	opts.setDefaults()
-	beeep.AppName = "ccbalancer"
+	beeep.AppName = AppName
+	if runtime.GOOS != "darwin" && runtime.GOOS != "windows" {
+		// Before systray connects: it takes the item's Id from the title
+		// it has then, and a title that never changes keeps the Id stable.
+		systray.SetTitle(AppName)
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -40,7 +49,7 @@ func Run(ctx context.Context, srv Server, opts Options) error {
 		// the panel's first GetLayout only after that.
 		c.refresh()
 		wg.Go(func() { c.watch(ctx, menuEvents) })
-		wg.Go(func() { c.notifier.Run(ctx, noticeEvents) })
+		wg.Go(func() { c.notifier.Run(ctx, noticeEvents, srv.Snapshot) })
 		wg.Go(func() { c.loop(ctx) })
 		wg.Go(func() {
 			// Request counters change without events: refresh when the menu
@@ -55,7 +64,13 @@ func Run(ctx context.Context, srv Server, opts Options) error {
 				}
 			}
 		})
-		opts.Logger.Info("tray ready")
+		if host {
+			opts.Logger.Info("tray icon registered with the tray host")
+		} else {
+			opts.Logger.Warn("no tray host on this desktop (no " + watcherName + " on the session bus); " +
+				"running without a visible icon until one starts; `ccbalancer status` and `ccbalancer stop` reach this instance")
+			c.notifier.Show(NoTrayHostNotice)
+		}
 	}
 	systray.Run(onReady, cancel)
 	cancel()
@@ -93,10 +108,7 @@ func (b *systrayBackend) SetIcon(s assets.State) {
 	systray.SetIcon(icon)
 }
 
-func (b *systrayBackend) SetTitle(t string) {
-	systray.SetTitle(t)
-	systray.SetTooltip(t)
-}
+func (b *systrayBackend) SetTooltip(t string) { systray.SetTooltip(t) }
 
 func (b *systrayBackend) Reset() {
 	// Removing the items closes their click channels, which ends their forwarders.

@@ -1,3 +1,6 @@
+// Package tray shows ccbalancer in the system tray: an icon that follows the
+// providers' states, a menu rebuilt from the supervisor's snapshot, and
+// desktop notifications for what changed.
 package tray
 
 import (
@@ -5,17 +8,24 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/proxy"
+	"github.com/ccbalancer/ccbalancer/supervisor"
 )
 
-// Server is the part of *proxy.Server the tray drives.
+// ErrUnavailable means no tray can be shown here (no session bus, no display).
+// Callers run headless instead.
+var ErrUnavailable = errors.New("tray unavailable")
+
+// Server is the part of *supervisor.Supervisor the tray drives.
 type Server interface {
-	Snapshot() proxy.Snapshot
+	Snapshot() supervisor.Snapshot
 	Subscribe() (events <-chan proxy.Event, cancel func())
 	Start() error
 	Stop(ctx context.Context) error
@@ -23,6 +33,7 @@ type Server interface {
 	RetryNow(provider string) error
 	SetStrategy(config.Strategy) error
 	Reload() error
+	CreateConfig() (string, error)
 }
 
 // Autostart switches start at login on and off.
@@ -37,9 +48,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Autostart backs the "Start at login" checkbox; nil disables the item.
 	Autostart Autostart
+	// StateFile keeps the choices made in the menu (strategy, notification
+	// switches) across restarts; "" keeps them for this run only.
+	StateFile string
 	// Notify shows a desktop notification (default: gen2brain/beeep).
 	Notify func(Notice) error
-	// Open opens a file or folder with the desktop's default application.
+	// Open opens a file or folder with the desktop's default application;
+	// it returns the opener's failure if it fails at once.
 	Open func(path string) error
 	// Copy puts text on the clipboard; an error makes the tray show the text
 	// in a notification instead.
@@ -48,7 +63,7 @@ type Options struct {
 	// stopped or the tray quits (default 5 s); then they are aborted and
 	// clients retry.
 	StopGrace time.Duration
-	// RefreshEvery is the menu refresh period while a cooldown counts down
+	// RefreshEvery is the menu refresh period while a countdown runs
 	// (default 3 s).
 	RefreshEvery time.Duration
 }
@@ -76,32 +91,49 @@ func (o *Options) setDefaults() {
 
 // controller owns the menu: it rebuilds the model from a snapshot on every
 // change and performs the clicked actions. All of it runs on one goroutine
-// (loop), so it needs no lock.
+// (loop), so it needs no lock; only openers run beside it (bg).
 type controller struct {
 	srv      Server
 	opts     Options
 	log      *slog.Logger
 	notifier *Notifier
+	saved    savedPrefs
 	view     view
 	// update coalesces change signals: one pending refresh is enough.
 	update  chan struct{}
 	actions chan string
 	// quit is called once the user chose Quit and the proxy has stopped.
 	quit func()
+	bg   sync.WaitGroup
 }
 
 func newController(srv Server, b backend, opts Options, quit func()) *controller {
 	opts.setDefaults()
-	return &controller{
+	saved, err := loadPrefs(opts.StateFile)
+	if err != nil {
+		opts.Logger.Warn("the tray's saved choices are unreadable; starting from the defaults", slog.Any("err", err))
+	}
+	on := DefaultNotify()
+	for k, v := range saved.Notify {
+		if _, known := on[k]; known {
+			on[k] = v
+		}
+	}
+	c := &controller{
 		srv:      srv,
 		opts:     opts,
 		log:      opts.Logger,
-		notifier: NewNotifier(opts.Notify, opts.Logger),
+		notifier: NewNotifier(opts.Notify, opts.Logger, on),
+		saved:    saved,
 		view:     view{b: b},
 		update:   make(chan struct{}, 1),
 		actions:  make(chan string, 16),
 		quit:     quit,
 	}
+	if saved.Strategy != "" {
+		c.logErr("applying the saved selection strategy", srv.SetStrategy(saved.Strategy))
+	}
+	return c
 }
 
 // changed asks for a refresh without blocking.
@@ -114,7 +146,7 @@ func (c *controller) changed() {
 
 // prefs reads the tray's own state for the menu.
 func (c *controller) prefs() Prefs {
-	p := Prefs{Notifications: c.notifier.Enabled()}
+	p := Prefs{Notify: c.notifier.On()}
 	if c.opts.Autostart == nil {
 		p.AutostartErr = errors.New("start at login is not available")
 		return p
@@ -124,11 +156,11 @@ func (c *controller) prefs() Prefs {
 }
 
 // refresh rebuilds the menu from a fresh snapshot and reports whether a
-// cooldown is counting down.
+// countdown is running.
 func (c *controller) refresh() bool {
 	s := c.srv.Snapshot()
-	c.view.apply(BuildMenu(s, c.prefs()), IconState(s), Title(s))
-	return coolingDown(s)
+	c.view.apply(BuildMenu(s, c.prefs(), time.Now()), IconState(s), Tooltip(s))
+	return countingDown(s.Snapshot)
 }
 
 // loop serves refreshes and clicks until ctx ends or Quit is chosen.
@@ -141,15 +173,16 @@ func (c *controller) loop(ctx context.Context) {
 		if ticker != nil {
 			ticker.Stop()
 		}
+		c.bg.Wait()
 	}()
 	for {
-		cooling := c.refresh()
-		// Count cooldowns down while any runs; otherwise stay idle.
+		counting := c.refresh()
+		// Count down while a state's timer runs; otherwise stay idle.
 		switch {
-		case cooling && ticker == nil:
+		case counting && ticker == nil:
 			ticker = time.NewTicker(c.opts.RefreshEvery)
 			tick = ticker.C
-		case !cooling && ticker != nil:
+		case !counting && ticker != nil:
 			ticker.Stop()
 			ticker, tick = nil, nil
 		}
@@ -191,34 +224,66 @@ func (c *controller) handle(ctx context.Context, action string) (quit bool) {
 		c.logErr("retrying provider", c.srv.RetryNow(arg), slog.String("provider", arg))
 		return false
 	case ActStrategy:
-		c.logErr("changing the selection strategy", c.srv.SetStrategy(config.Strategy(arg)), slog.String("strategy", arg))
+		c.setStrategy(config.Strategy(arg))
+		return false
+	case ActNotify:
+		kind := NoticeKind(arg)
+		on := !c.notifier.On()[kind]
+		c.notifier.Set(kind, on)
+		if c.saved.Notify == nil {
+			c.saved.Notify = map[NoticeKind]bool{}
+		}
+		c.saved.Notify[kind] = on
+		c.logErr("saving the notification switches", c.saved.save(c.opts.StateFile))
 		return false
 	}
 	switch action {
 	case ActToggleProxy:
 		if c.srv.Snapshot().Running {
 			c.stop(ctx)
-		} else if err := c.srv.Start(); err != nil {
-			c.log.Error("starting the proxy", slog.Any("err", err))
-			c.notifier.Show(Notice{Title: "The proxy could not start", Body: err.Error()})
+		} else {
+			c.tryAgain("The proxy could not start", c.srv.Start)
 		}
 	case ActReload:
-		// A failure is published as an event and notified from there.
-		c.logErr("reloading the configuration", c.srv.Reload())
+		c.tryAgain("The configuration did not load", c.srv.Reload)
+	case ActCreateConfig:
+		path, err := c.srv.CreateConfig()
+		if err != nil {
+			c.log.Error("creating the configuration", slog.Any("err", err))
+			c.notifier.Show(Notice{Title: "Could not create the configuration", Body: err.Error()})
+			return false
+		}
+		c.open(path)
 	case ActOpenConfig:
-		c.open(c.srv.Snapshot().ConfigPath)
+		s := c.srv.Snapshot()
+		if s.Setup == supervisor.NotSetUp {
+			dir := configFolder(s.ConfigPath)
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				c.log.Error("creating the configuration folder", slog.Any("err", err))
+			}
+			c.open(dir)
+		} else {
+			c.open(s.ConfigPath)
+		}
 	case ActOpenLogs:
 		if f := c.srv.Snapshot().LogFile; f != "" {
-			c.open(filepath.Dir(f))
+			dir := filepath.Dir(f)
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				c.log.Error("creating the log folder", slog.Any("err", err))
+			}
+			c.open(dir)
 		}
 	case ActCopyBaseURL:
 		url := BaseURL(c.srv.Addr())
 		if err := c.opts.Copy(url); err != nil {
 			c.log.Info("no clipboard; showing the address instead", slog.Any("err", err))
-			c.notifier.Show(Notice{Title: "ANTHROPIC_BASE_URL", Body: "ANTHROPIC_BASE_URL=" + url})
+			c.notifier.Show(Notice{
+				Title: "ANTHROPIC_BASE_URL not copied",
+				Body:  fmt.Sprintf("%v.\nSet it by hand:\nANTHROPIC_BASE_URL=%s", err, url),
+			})
+		} else {
+			c.notifier.Show(Notice{Title: "ANTHROPIC_BASE_URL copied", Body: url})
 		}
-	case ActNotifications:
-		c.notifier.SetEnabled(!c.notifier.Enabled())
 	case ActAutostart:
 		c.toggleAutostart()
 	case ActQuit:
@@ -228,6 +293,36 @@ func (c *controller) handle(ctx context.Context, action string) (quit bool) {
 		c.log.Warn("unknown menu action", slog.String("action", action))
 	}
 	return false
+}
+
+// tryAgain runs a start or reload the user asked for. A failure that
+// changes the setup problem is announced by the notifier from the event; one
+// that leaves it as it was is shown here, so that the click gets an answer.
+func (c *controller) tryAgain(title string, f func() error) {
+	before := c.srv.Snapshot()
+	err := f()
+	if err == nil {
+		return
+	}
+	c.log.Error(strings.ToLower(title[:1])+title[1:], slog.Any("err", err))
+	after := c.srv.Snapshot()
+	if after.Setup == before.Setup && after.Problem == before.Problem && after.Setup != supervisor.SetupOK {
+		c.notifier.Show(Notice{Title: title, Body: shortPaths(err.Error(), after.ConfigPath)})
+	}
+}
+
+// setStrategy switches the strategy and saves the choice. Strategy items
+// are radio items: choosing the one already in force changes nothing.
+func (c *controller) setStrategy(st config.Strategy) {
+	if c.srv.Snapshot().Strategy == st {
+		return
+	}
+	if err := c.srv.SetStrategy(st); err != nil {
+		c.logErr("changing the selection strategy", err, slog.String("strategy", string(st)))
+		return
+	}
+	c.saved.Strategy = st
+	c.logErr("saving the selection strategy", c.saved.save(c.opts.StateFile))
 }
 
 // stop closes the port, letting in-flight requests finish within StopGrace.
@@ -258,14 +353,18 @@ func (c *controller) toggleAutostart() {
 	}
 }
 
+// open opens path beside the loop (an opener may take a moment to fail) and
+// says so in a notification when it fails.
 func (c *controller) open(path string) {
 	if path == "" {
 		return
 	}
-	if err := c.opts.Open(path); err != nil {
-		c.log.Error("opening a file", slog.String("path", path), slog.Any("err", err))
-		c.notifier.Show(Notice{Title: "Could not open " + filepath.Base(path), Body: fmt.Sprintf("%s\n%v", path, err)})
-	}
+	c.bg.Go(func() {
+		if err := c.opts.Open(path); err != nil {
+			c.log.Error("opening a file", slog.String("path", path), slog.Any("err", err))
+			c.notifier.Show(Notice{Title: "Could not open " + filepath.Base(path), Body: fmt.Sprintf("%s\n%v", path, err)})
+		}
+	})
 }
 
 func (c *controller) logErr(msg string, err error, attrs ...any) {

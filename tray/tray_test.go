@@ -3,6 +3,8 @@ package tray
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -10,8 +12,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ccbalancer/ccbalancer/assets"
+	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/proxy"
 	"github.com/ccbalancer/ccbalancer/proxy/health"
+	"github.com/ccbalancer/ccbalancer/supervisor"
 )
 
 func TestRefreshShowsTheModel(t *testing.T) {
@@ -19,11 +23,11 @@ func TestRefreshShowsTheModel(t *testing.T) {
 	b := newFakeBackend()
 	c := newController(srv, b, (&desk{}).options(&fakeAutostart{}), func() {})
 	c.refresh()
-	if diff := cmp.Diff(BuildMenu(srv.Snapshot(), c.prefs()), b.tree()); diff != "" {
+	if diff := cmp.Diff(BuildMenu(srv.Snapshot(), c.prefs(), time.Now()), b.tree()); diff != "" {
 		t.Errorf("shown menu (-want +got):\n%s", diff)
 	}
-	if b.icon != assets.Healthy || b.title != "ccbalancer — 2/2 providers healthy" {
-		t.Errorf("icon %s, title %q", b.icon, b.title)
+	if b.icon != assets.Healthy || b.tooltip != "ccbalancer: 2/2 providers healthy" {
+		t.Errorf("icon %s, tooltip %q", b.icon, b.tooltip)
 	}
 }
 
@@ -41,10 +45,9 @@ func TestViewUpdatesInPlace(t *testing.T) {
 		t.Fatalf("an unchanged snapshot touched the menu: %d adds, updates %q, %d resets", b.adds-adds, b.calls, b.resets)
 	}
 
-	srv.set(func(s *proxy.Snapshot) {
-		s.Providers[0].Healthy = false
-		s.Providers[0].CooldownRemaining = 75 * time.Second
-		s.Providers[0].LastError = "HTTP 529: Overloaded"
+	srv.set(func(s *supervisor.Snapshot) {
+		p := &s.Providers[0]
+		p.State, p.Healthy, p.CooldownRemaining, p.LastError = health.StateCooling, false, 75*time.Second, "HTTP 529: Overloaded"
 	})
 	c.refresh()
 	wantUpdates := []string{"1/2 providers healthy", "A: cooling down, 1:15 left", "Last error: HTTP 529: Overloaded", "Retry now"}
@@ -57,18 +60,18 @@ func TestViewUpdatesInPlace(t *testing.T) {
 	if b.icon != assets.Degraded {
 		t.Errorf("icon %s, want degraded", b.icon)
 	}
-	if diff := cmp.Diff(BuildMenu(srv.Snapshot(), c.prefs()), b.tree()); diff != "" {
+	if diff := cmp.Diff(BuildMenu(srv.Snapshot(), c.prefs(), time.Now()), b.tree()); diff != "" {
 		t.Errorf("shown menu (-want +got):\n%s", diff)
 	}
 
-	srv.set(func(s *proxy.Snapshot) {
-		s.Providers = append(s.Providers, proxy.ProviderStatus{Name: "C", Enabled: true, Healthy: true})
+	srv.set(func(s *supervisor.Snapshot) {
+		s.Providers = append(s.Providers, proxy.ProviderStatus{Name: "C", Enabled: true, State: health.StateHealthy, Healthy: true})
 	})
 	c.refresh()
 	if b.resets != 1 {
 		t.Errorf("a new provider did not rebuild the menu (%d resets)", b.resets)
 	}
-	if diff := cmp.Diff(BuildMenu(srv.Snapshot(), c.prefs()), b.tree()); diff != "" {
+	if diff := cmp.Diff(BuildMenu(srv.Snapshot(), c.prefs(), time.Now()), b.tree()); diff != "" {
 		t.Errorf("rebuilt menu (-want +got):\n%s", diff)
 	}
 }
@@ -78,6 +81,7 @@ func TestActions(t *testing.T) {
 		action     string
 		copyErr    error
 		failOn     string
+		setup      supervisor.Setup
 		autostart  *fakeAutostart
 		wantCalls  string
 		wantQuit   bool
@@ -97,16 +101,27 @@ func TestActions(t *testing.T) {
 		{action: ActRetry + "A", wantCalls: "retry A"},
 		{action: ActRetry + "name:with:colons", wantCalls: "retry name:with:colons"},
 		{action: ActStrategy + "round_robin", wantCalls: "strategy round_robin"},
+		// A radio item: choosing the strategy in force changes nothing.
+		{action: ActStrategy + "priority"},
 		{action: ActStrategy + "bogus", failOn: "strategy bogus", wantCalls: "strategy bogus"},
 		{action: ActReload, wantCalls: "reload"},
+		// A reload that fails the same way again still answers the click.
+		{action: ActReload, failOn: "reload", setup: supervisor.ConfigError, wantCalls: "reload",
+			wantNotes: []Notice{{Title: "The configuration did not load", Body: "reload failed"}}},
+		{action: ActCreateConfig, setup: supervisor.NotSetUp, wantCalls: "create",
+			wantOpened: []string{"/home/me/.config/ccbalancer/providers.yaml"}},
+		{action: ActCreateConfig, setup: supervisor.NotSetUp, failOn: "create", wantCalls: "create",
+			wantNotes: []Notice{{Title: "Could not create the configuration", Body: "create failed"}}},
 		{action: ActOpenConfig, wantOpened: []string{"/home/me/.config/ccbalancer/providers.yaml"}},
 		{action: ActOpenLogs, wantOpened: []string{"/home/me/.local/state/ccbalancer"}},
-		{action: ActCopyBaseURL, wantCopied: []string{"http://127.0.0.1:8080"}},
+		{action: ActCopyBaseURL, wantCopied: []string{"http://127.0.0.1:8080"},
+			wantNotes: []Notice{{Title: "ANTHROPIC_BASE_URL copied", Body: "http://127.0.0.1:8080"}}},
 		{action: ActCopyBaseURL, copyErr: errNoClipboard, wantCopied: []string{"http://127.0.0.1:8080"},
-			wantNotes: []Notice{{Title: "ANTHROPIC_BASE_URL", Body: "ANTHROPIC_BASE_URL=http://127.0.0.1:8080"}}},
-		{action: ActNotifications, check: func(t *testing.T, _ *fakeServer, c *controller) {
-			if c.notifier.Enabled() {
-				t.Error("notifications still on")
+			wantNotes: []Notice{{Title: "ANTHROPIC_BASE_URL not copied",
+				Body: "no clipboard tool here (wl-copy, xclip or xsel).\nSet it by hand:\nANTHROPIC_BASE_URL=http://127.0.0.1:8080"}}},
+		{action: ActNotify + string(NoticeFailover), check: func(t *testing.T, _ *fakeServer, c *controller) {
+			if c.notifier.On()[NoticeFailover] {
+				t.Error("failover notifications still on")
 			}
 		}},
 		{action: ActAutostart, autostart: &fakeAutostart{}, check: func(t *testing.T, _ *fakeServer, c *controller) {
@@ -126,6 +141,7 @@ func TestActions(t *testing.T) {
 		t.Run(tt.action, func(t *testing.T) {
 			srv := newFakeServer()
 			srv.failOn = tt.failOn
+			srv.set(func(s *supervisor.Snapshot) { s.Setup = tt.setup })
 			d := &desk{copyErr: tt.copyErr}
 			a := tt.autostart
 			if a == nil {
@@ -133,6 +149,7 @@ func TestActions(t *testing.T) {
 			}
 			c := newController(srv, newFakeBackend(), d.options(a), func() {})
 			quit := c.handle(t.Context(), tt.action)
+			c.bg.Wait()
 			if quit != tt.wantQuit {
 				t.Errorf("quit = %v, want %v", quit, tt.wantQuit)
 			}
@@ -145,7 +162,7 @@ func TestActions(t *testing.T) {
 			if diff := cmp.Diff(tt.wantCopied, d.copied); diff != "" {
 				t.Errorf("copied (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tt.wantNotes, d.notices); diff != "" {
+			if diff := cmp.Diff(tt.wantNotes, d.got()); diff != "" {
 				t.Errorf("notices (-want +got):\n%s", diff)
 			}
 			if tt.check != nil {
@@ -155,15 +172,85 @@ func TestActions(t *testing.T) {
 	}
 }
 
+// TestOpenFailureIsShown: an opener that fails is reported.
+func TestOpenFailureIsShown(t *testing.T) {
+	srv := newFakeServer()
+	srv.set(func(s *supervisor.Snapshot) { s.ConfigPath = "/missing/providers.yaml" })
+	d := &desk{}
+	c := newController(srv, newFakeBackend(), d.options(nil), func() {})
+	c.handle(t.Context(), ActOpenConfig)
+	c.bg.Wait()
+	want := []Notice{{Title: "Could not open providers.yaml", Body: "/missing/providers.yaml\nno such file"}}
+	if diff := cmp.Diff(want, d.got()); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestOpenPathReportsTheOpenersFailure runs the real opener lookup with a
+// PATH holding a stand-in that fails the way xdg-open does for a file with
+// no handler.
+func TestOpenPathReportsTheOpenersFailure(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"xdg-open", "open"} {
+		script := "#!/bin/sh\necho 'xdg-open: no method available for opening '\"$1\" >&2\nexit 3\n"
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", dir)
+	err := openPath("/x/providers.yaml")
+	if err == nil || err.Error() != "xdg-open /x/providers.yaml: exit status 3: xdg-open: no method available for opening /x/providers.yaml" {
+		t.Errorf("openPath = %v", err)
+	}
+	t.Setenv("PATH", t.TempDir())
+	if err := openPath("/x"); err == nil {
+		t.Error("openPath without an opener succeeded")
+	}
+}
+
+// TestChoicesSurviveARestart: the strategy and notification switches chosen
+// in the menu are saved in the state file and applied by the next tray.
+func TestChoicesSurviveARestart(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state", "tray.json")
+	opts := (&desk{}).options(nil)
+	opts.StateFile = state
+	srv := newFakeServer()
+	c := newController(srv, newFakeBackend(), opts, func() {})
+	c.handle(t.Context(), ActStrategy+string(config.StrategyRandom))
+	c.handle(t.Context(), ActNotify+string(NoticeRecovery))
+	c.handle(t.Context(), ActNotify+string(NoticeFailover))
+	if st, err := os.Stat(state); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("state file: %v, %v", st, err)
+	}
+
+	next := newFakeServer()
+	c2 := newController(next, newFakeBackend(), opts, func() {})
+	if got := next.callLog(); got != "strategy random" {
+		t.Errorf("the next tray's calls: %q, want the saved strategy applied", got)
+	}
+	on := c2.notifier.On()
+	if !on[NoticeRecovery] || on[NoticeFailover] || !on[NoticeAttention] {
+		t.Errorf("switches after a restart: %v", on)
+	}
+	// A broken state file is not fatal: the defaults apply.
+	if err := os.WriteFile(state, []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c3 := newController(newFakeServer(), newFakeBackend(), opts, func() {})
+	if diff := cmp.Diff(DefaultNotify(), c3.notifier.On()); diff != "" {
+		t.Errorf("switches from a broken file (-want +got):\n%s", diff)
+	}
+}
+
 func TestStartFailureIsShown(t *testing.T) {
 	srv := newFakeServer()
-	srv.set(func(s *proxy.Snapshot) { s.Running = false })
+	srv.set(func(s *supervisor.Snapshot) { s.Running, s.Setup, s.Problem = false, supervisor.ListenError, "in use" })
 	srv.failOn = "start"
 	d := &desk{}
 	c := newController(srv, newFakeBackend(), d.options(nil), func() {})
 	c.handle(t.Context(), ActToggleProxy)
-	if len(d.notices) != 1 || d.notices[0].Title != "The proxy could not start" {
-		t.Errorf("notices = %+v", d.notices)
+	if n := d.got(); len(n) != 1 || n[0].Title != "The proxy could not start" {
+		t.Errorf("notices = %+v", n)
 	}
 }
 
@@ -195,7 +282,7 @@ func find(items []Item, action string) *Item {
 }
 
 // TestLoop runs the controller's goroutines: events refresh the menu
-// (coalesced), clicks are handled, a cooldown keeps the menu counting down
+// (coalesced), clicks are handled, a countdown keeps the menu counting down
 // and the ticker stops when it ends, Quit stops the proxy and calls quit.
 func TestLoop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -214,8 +301,8 @@ func TestLoop(t *testing.T) {
 		synctest.Wait()
 
 		// A provider starts cooling down: the event refreshes the menu.
-		srv.set(func(s *proxy.Snapshot) {
-			s.Providers[1].Healthy = false
+		srv.set(func(s *supervisor.Snapshot) {
+			s.Providers[1].State, s.Providers[1].Healthy = health.StateCooling, false
 			s.Providers[1].CooldownRemaining = 7 * time.Second
 		})
 		srv.subs[0] <- proxy.Event{Kind: proxy.EventProviderState, Provider: "B", State: health.StateCooling}
@@ -224,15 +311,15 @@ func TestLoop(t *testing.T) {
 			t.Fatalf("B = %q", it.Label)
 		}
 		// The countdown advances without events.
-		srv.set(func(s *proxy.Snapshot) { s.Providers[1].CooldownRemaining = 4 * time.Second })
+		srv.set(func(s *supervisor.Snapshot) { s.Providers[1].CooldownRemaining = 4 * time.Second })
 		time.Sleep(c.opts.RefreshEvery)
 		synctest.Wait()
 		if it := find(b.tree(), ActProvider+"B"); it.Label != "B: cooling down, 0:04 left" {
 			t.Fatalf("B after a tick = %q", it.Label)
 		}
 		// Cooldown over: one more refresh, then the ticker stops.
-		srv.set(func(s *proxy.Snapshot) {
-			s.Providers[1].Healthy = true
+		srv.set(func(s *supervisor.Snapshot) {
+			s.Providers[1].State, s.Providers[1].Healthy = health.StateHealthy, true
 			s.Providers[1].CooldownRemaining = 0
 		})
 		time.Sleep(c.opts.RefreshEvery)
@@ -241,11 +328,26 @@ func TestLoop(t *testing.T) {
 			t.Fatalf("B after the cooldown = %q", it.Label)
 		}
 		updates := len(b.calls)
-		srv.set(func(s *proxy.Snapshot) { s.Providers[0].Requests = 99 })
+		srv.set(func(s *supervisor.Snapshot) { s.Providers[0].Requests = 99 })
 		time.Sleep(10 * c.opts.RefreshEvery)
 		synctest.Wait()
 		if len(b.calls) != updates {
-			t.Errorf("the menu kept refreshing with no cooldown running")
+			t.Errorf("the menu kept refreshing with no countdown running")
+		}
+		// A provider that needs attention has no countdown: no ticker either.
+		srv.set(func(s *supervisor.Snapshot) {
+			s.Providers[1].State, s.Providers[1].Healthy = health.StateNeedsAttention, false
+		})
+		c.changed()
+		synctest.Wait()
+		if it := find(b.tree(), ActProvider+"B"); it.Label != "B: needs attention" || b.icon != assets.Attention {
+			t.Fatalf("B = %q, icon %s", it.Label, b.icon)
+		}
+		updates = len(b.calls)
+		time.Sleep(10 * c.opts.RefreshEvery)
+		synctest.Wait()
+		if len(b.calls) != updates {
+			t.Errorf("the menu kept refreshing for a state with no timer")
 		}
 
 		// A click.

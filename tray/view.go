@@ -11,8 +11,8 @@ import (
 // backend drives fyne.io/systray; tests use a fake.
 type backend interface {
 	SetIcon(assets.State)
-	// SetTitle sets the item's title and tooltip.
-	SetTitle(string)
+	// SetTooltip sets the item's tooltip.
+	SetTooltip(string)
 	// Reset removes every menu item.
 	Reset()
 	// Add appends an item under parent (0: the top level) and returns its
@@ -33,7 +33,7 @@ type view struct {
 	handles []int  // per flattened entry; 0 for separators
 	shown   []Item // per flattened entry, without children
 	icon    assets.State
-	title   string
+	tooltip string
 }
 
 // flatEntry is an item in depth-first order with its parent's index (-1 for
@@ -61,15 +61,15 @@ func shapeOf(flat []flatEntry) string {
 	return b.String()
 }
 
-// apply shows menu, icon and title, touching only what changed.
-func (v *view) apply(menu []Item, icon assets.State, title string) {
+// apply shows menu, icon and tooltip, touching only what changed.
+func (v *view) apply(menu []Item, icon assets.State, tooltip string) {
 	if icon != v.icon {
 		v.b.SetIcon(icon)
 		v.icon = icon
 	}
-	if title != v.title {
-		v.b.SetTitle(title)
-		v.title = title
+	if tooltip != v.tooltip {
+		v.b.SetTooltip(tooltip)
+		v.tooltip = tooltip
 	}
 	flat := flatten(menu, -1, nil)
 	if shape := shapeOf(flat); shape != v.shape {

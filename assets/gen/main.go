@@ -1,15 +1,22 @@
-// Command gen draws ccbalancer's tray icons and writes them as PNG and ICO files
-// into the assets directory. Run it with `go generate ./assets`; the outputs are
-// committed so that builds need no generation step.
+// Command gen draws ccbalancer's icons and writes them into the assets
+// directory: per tray state a PNG at every size and a multi-size ICO, and the
+// application icon as a macOS ICNS. Run it with `go generate ./assets`; the
+// outputs are committed so that builds need no generation step.
 //
-// Every state has its own colour and its own glyph (check, exclamation mark,
-// cross, square), so the states stay apart for people who cannot tell the
-// colours apart and on monochrome panels.
+// The mark is a fork: one stem that splits into two branches, one request
+// path spread over providers. The states change the mark's shape as well
+// as its colour, so that they stay apart in grey-scale and for people who
+// cannot tell the colours apart:
+//   - healthy: the whole fork on green;
+//   - degraded: one branch left, on amber;
+//   - down: both branches cut short, on red;
+//   - stopped: the fork alone, without its disk, light grey with a dark
+//     rim, readable on light and dark panels alike;
+//   - attention: a warning triangle with an exclamation mark.
 package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"flag"
 	"fmt"
 	"image"
@@ -19,14 +26,33 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+
+	"github.com/jackmordaunt/icns/v3"
+	ico "github.com/sergeymakinen/go-ico"
 )
 
 // sizes of the PNG files per state; the ICO holds the same sizes.
-var sizes = []int{16, 22, 24, 32, 48, 64}
+var sizes = []int{16, 22, 24, 32, 48, 64, 128, 256}
+
+// icnsSize is the size the macOS icon set is drawn at; icns scales it down
+// to the other sizes.
+const icnsSize = 1024
+
+// style is how a state paints its shapes.
+type style int
+
+const (
+	// filled: a coloured base with the glyph knocked out in white.
+	filled style = iota
+	// outline: no base; the glyph in light grey with a dark rim.
+	outline
+)
 
 type state struct {
 	name  string
 	fill  color.NRGBA
+	style style
+	base  shape // the coloured background
 	glyph []shape
 }
 
@@ -40,43 +66,85 @@ func main() {
 
 func run(dir string) error {
 	for _, s := range states() {
-		var pngs [][]byte
+		var imgs []image.Image
 		for _, size := range sizes {
-			b, err := encodePNG(draw(s, size))
+			img := draw(s, size)
+			b, err := encodePNG(img)
 			if err != nil {
 				return fmt.Errorf("encoding %s at %d px: %w", s.name, size, err)
 			}
-			pngs = append(pngs, b)
+			imgs = append(imgs, img)
 			name := filepath.Join(dir, fmt.Sprintf("%s-%d.png", s.name, size))
 			if err := os.WriteFile(name, b, 0o644); err != nil {
 				return fmt.Errorf("writing %s: %w", name, err)
 			}
 		}
+		var buf bytes.Buffer
+		if err := ico.EncodeAll(&buf, imgs); err != nil {
+			return fmt.Errorf("encoding %s.ico: %w", s.name, err)
+		}
 		name := filepath.Join(dir, s.name+".ico")
-		if err := os.WriteFile(name, encodeICO(sizes, pngs), 0o644); err != nil {
+		if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
 			return fmt.Errorf("writing %s: %w", name, err)
+		}
+		if s.name == "healthy" {
+			var buf bytes.Buffer
+			if err := icns.Encode(&buf, draw(s, icnsSize)); err != nil {
+				return fmt.Errorf("encoding ccbalancer.icns: %w", err)
+			}
+			name := filepath.Join(dir, "ccbalancer.icns")
+			if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
+				return fmt.Errorf("writing %s: %w", name, err)
+			}
 		}
 	}
 	return nil
 }
 
-// states lists the four icon states. Glyph coordinates are in a unit square.
+// The fork, in a unit square (y grows downwards).
+var (
+	hub        = [2]float64{0.5, 0.53}
+	stemFoot   = [2]float64{0.5, 0.80}
+	leftTip    = [2]float64{0.29, 0.29}
+	rightTip   = [2]float64{0.71, 0.29}
+	strokeHalf = 0.075
+	tipRadius  = 0.105
+)
+
+func stroke(a, b [2]float64) shape { return capsule{a[0], a[1], b[0], b[1], strokeHalf} }
+
+// part returns the point a fraction f of the way from a to b.
+func part(a, b [2]float64, f float64) [2]float64 {
+	return [2]float64{a[0] + (b[0]-a[0])*f, a[1] + (b[1]-a[1])*f}
+}
+
+func fork(left, right bool) []shape {
+	g := []shape{stroke(stemFoot, hub)}
+	if left {
+		g = append(g, stroke(hub, leftTip), disk{leftTip[0], leftTip[1], tipRadius})
+	}
+	if right {
+		g = append(g, stroke(hub, rightTip), disk{rightTip[0], rightTip[1], tipRadius})
+	}
+	return g
+}
+
+var round = disk{0.5, 0.5, 0.47}
+
+// states lists the icon states, in the order of assets.States.
 func states() []state {
 	return []state{
-		{"healthy", color.NRGBA{0x2e, 0x9d, 0x4f, 0xff}, []shape{
-			capsule{0.30, 0.52, 0.44, 0.66, 0.075},
-			capsule{0.44, 0.66, 0.71, 0.36, 0.075},
+		{name: "healthy", fill: color.NRGBA{0x1f, 0x8a, 0x43, 0xff}, base: round, glyph: fork(true, true)},
+		{name: "degraded", fill: color.NRGBA{0xd9, 0x82, 0x06, 0xff}, base: round, glyph: fork(true, false)},
+		{name: "down", fill: color.NRGBA{0xc6, 0x28, 0x28, 0xff}, base: round, glyph: []shape{
+			stroke(stemFoot, hub),
+			stroke(hub, part(hub, leftTip, 0.45)),
+			stroke(hub, part(hub, rightTip, 0.45)),
 		}},
-		{"degraded", color.NRGBA{0xe0, 0x8e, 0x0b, 0xff}, []shape{
-			capsule{0.5, 0.24, 0.5, 0.50, 0.08},
-			capsule{0.5, 0.74, 0.5, 0.74, 0.08},
-		}},
-		{"down", color.NRGBA{0xd0, 0x31, 0x2d, 0xff}, []shape{
-			capsule{0.33, 0.33, 0.67, 0.67, 0.075},
-			capsule{0.67, 0.33, 0.33, 0.67, 0.075},
-		}},
-		{"stopped", color.NRGBA{0x75, 0x7b, 0x82, 0xff}, []shape{
-			box{0.34, 0.34, 0.66, 0.66, 0.04},
+		{name: "stopped", fill: color.NRGBA{0xd4, 0xd8, 0xdc, 0xff}, style: outline, glyph: fork(true, true)},
+		{name: "attention", fill: color.NRGBA{0xe6, 0x4a, 0x19, 0xff}, base: triangle{}, glyph: []shape{
+			capsule{0.5, 0.36, 0.5, 0.62, 0.07},
+			disk{0.5, 0.77, 0.075},
 		}},
 	}
 }
@@ -97,52 +165,119 @@ func (c capsule) inside(x, y float64) bool {
 	return px*px+py*py <= c.r*c.r
 }
 
-// box is a rectangle with corners rounded by r.
-type box struct{ x1, y1, x2, y2, r float64 }
+type disk struct{ x, y, r float64 }
 
-func (b box) inside(x, y float64) bool {
-	cx := math.Max(b.x1+b.r, math.Min(b.x2-b.r, x))
-	cy := math.Max(b.y1+b.r, math.Min(b.y2-b.r, y))
-	dx, dy := x-cx, y-cy
-	return dx*dx+dy*dy <= b.r*b.r
+func (d disk) inside(x, y float64) bool { return (x-d.x)*(x-d.x)+(y-d.y)*(y-d.y) <= d.r*d.r }
+
+// triangle is an upright triangle with rounded corners filling the square.
+type triangle struct{}
+
+func (triangle) inside(x, y float64) bool {
+	// Corners at (0.5, 0.08), (0.04, 0.9), (0.96, 0.9), rounded by shrinking
+	// the triangle and growing it back by r.
+	const r = 0.07
+	ax, ay, bx, by, cx, cy := 0.5, 0.08+r*1.6, 0.04+r*1.6, 0.9-r, 0.96-r*1.6, 0.9-r
+	if inTriangle(x, y, ax, ay, bx, by, cx, cy) {
+		return true
+	}
+	for _, e := range [][4]float64{{ax, ay, bx, by}, {bx, by, cx, cy}, {cx, cy, ax, ay}} {
+		if (capsule{e[0], e[1], e[2], e[3], r}).inside(x, y) {
+			return true
+		}
+	}
+	return false
 }
 
-// draw renders a state at size×size pixels: a filled disk with a white glyph,
-// 8×8 supersampled so edges stay smooth at 16 px.
+func inTriangle(x, y, ax, ay, bx, by, cx, cy float64) bool {
+	side := func(x1, y1, x2, y2 float64) float64 { return (x-x2)*(y1-y2) - (x1-x2)*(y-y2) }
+	d1, d2, d3 := side(ax, ay, bx, by), side(bx, by, cx, cy), side(cx, cy, ax, ay)
+	neg := d1 < 0 || d2 < 0 || d3 < 0
+	pos := d1 > 0 || d2 > 0 || d3 > 0
+	return !(neg && pos)
+}
+
+// dilate grows a set of shapes by d: a point is inside when a point within
+// d of it is (sampled on a circle, enough for a rim a few pixels wide).
+type dilate struct {
+	shapes []shape
+	d      float64
+}
+
+func (g dilate) inside(x, y float64) bool {
+	for i := range 16 {
+		a := float64(i) * math.Pi / 8
+		for _, s := range g.shapes {
+			if s.inside(x+g.d*math.Cos(a), y+g.d*math.Sin(a)) {
+				return true
+			}
+		}
+	}
+	for _, s := range g.shapes {
+		if s.inside(x, y) {
+			return true
+		}
+	}
+	return false
+}
+
+func anyInside(shapes []shape, x, y float64) bool {
+	for _, s := range shapes {
+		if s.inside(x, y) {
+			return true
+		}
+	}
+	return false
+}
+
+// draw renders a state at size×size pixels, 8×8 supersampled so that edges
+// stay smooth at 16 px.
 func draw(s state, size int) *image.NRGBA {
-	const ss = 8
+	ss := 8
+	if size > 128 {
+		ss = 3 // plenty of samples per edge at this size, and quick
+	}
 	img := image.NewNRGBA(image.Rect(0, 0, size, size))
 	white := color.NRGBA{0xff, 0xff, 0xff, 0xff}
+	rimColor := color.NRGBA{0x2b, 0x2f, 0x33, 0xff}
+	// The outline style's rim: at least one pixel wide at small sizes.
+	rimWidth := math.Max(0.035, 1.2/float64(size))
+	lines := s.glyph
+	rim := dilate{lines, rimWidth}
 	for py := 0; py < size; py++ {
 		for px := 0; px < size; px++ {
-			var disk, glyph int
+			var r, g, b, cover float64
 			for sy := 0; sy < ss; sy++ {
 				for sx := 0; sx < ss; sx++ {
-					x := (float64(px) + (float64(sx)+0.5)/ss) / float64(size)
-					y := (float64(py) + (float64(sy)+0.5)/ss) / float64(size)
-					if (x-0.5)*(x-0.5)+(y-0.5)*(y-0.5) > 0.47*0.47 {
+					x := (float64(px) + (float64(sx)+0.5)/float64(ss)) / float64(size)
+					y := (float64(py) + (float64(sy)+0.5)/float64(ss)) / float64(size)
+					var c color.NRGBA
+					switch {
+					case s.style == filled && s.base.inside(x, y) && anyInside(s.glyph, x, y):
+						c = white
+					case s.style == filled && s.base.inside(x, y):
+						c = s.fill
+					case s.style == outline && anyInside(lines, x, y):
+						c = s.fill
+					case s.style == outline && rim.inside(x, y):
+						c = rimColor
+					default:
 						continue
 					}
-					disk++
-					for _, g := range s.glyph {
-						if g.inside(x, y) {
-							glyph++
-							break
-						}
-					}
+					r += float64(c.R)
+					g += float64(c.G)
+					b += float64(c.B)
+					cover++
 				}
 			}
-			if disk == 0 {
+			if cover == 0 {
 				continue
 			}
-			// Blend the glyph over the disk, then give the pixel the disk's coverage.
-			f := float64(glyph) / float64(disk)
-			mix := func(a, b uint8) uint8 { return uint8(math.Round(float64(a)*(1-f) + float64(b)*f)) }
+			n := float64(ss * ss)
 			img.SetNRGBA(px, py, color.NRGBA{
-				R: mix(s.fill.R, white.R),
-				G: mix(s.fill.G, white.G),
-				B: mix(s.fill.B, white.B),
-				A: uint8(math.Round(255 * float64(disk) / ss / ss)),
+				R: uint8(math.Round(r / cover)),
+				G: uint8(math.Round(g / cover)),
+				B: uint8(math.Round(b / cover)),
+				A: uint8(math.Round(255 * cover / n)),
 			})
 		}
 	}
@@ -156,34 +291,4 @@ func encodePNG(img image.Image) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// encodeICO packs PNG images into an ICO file (PNG entries are understood since
-// Windows Vista).
-func encodeICO(sizes []int, pngs [][]byte) []byte {
-	var buf bytes.Buffer
-	le := binary.LittleEndian
-	header := make([]byte, 6)
-	le.PutUint16(header[2:], 1) // type: icon
-	le.PutUint16(header[4:], uint16(len(pngs)))
-	buf.Write(header)
-	offset := 6 + 16*len(pngs)
-	for i, p := range pngs {
-		e := make([]byte, 16)
-		dim := byte(sizes[i])
-		if sizes[i] >= 256 {
-			dim = 0
-		}
-		e[0], e[1] = dim, dim
-		le.PutUint16(e[4:], 1)  // colour planes
-		le.PutUint16(e[6:], 32) // bits per pixel
-		le.PutUint32(e[8:], uint32(len(p)))
-		le.PutUint32(e[12:], uint32(offset))
-		offset += len(p)
-		buf.Write(e)
-	}
-	for _, p := range pngs {
-		buf.Write(p)
-	}
-	return buf.Bytes()
 }

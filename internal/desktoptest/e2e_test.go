@@ -69,12 +69,18 @@ func binary(t *testing.T) string {
 	return buildPath
 }
 
-// upstream is a fake Anthropic Messages API that answers 200 or, while
-// failing is set, 529 overloaded.
+// upstream is a fake Anthropic Messages API that answers 200, or the error
+// status in fail (529 overloaded, 401 invalid key) while it is set.
 type upstream struct {
 	*httptest.Server
-	failing atomic.Bool
-	calls   atomic.Int64
+	fail  atomic.Int32
+	calls atomic.Int64
+}
+
+// upstreamErrors are the error bodies Anthropic's API sends for a status.
+var upstreamErrors = map[int32]string{
+	529: `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`,
+	401: `{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}`,
 }
 
 func newUpstream(t *testing.T, name string) *upstream {
@@ -88,9 +94,9 @@ func newUpstream(t *testing.T, name string) *upstream {
 			io.WriteString(w, `{"type":"error","error":{"type":"not_found_error","message":"not found"}}`)
 			return
 		}
-		if u.failing.Load() {
-			w.WriteHeader(529)
-			io.WriteString(w, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`)
+		if st := u.fail.Load(); st != 0 {
+			w.WriteHeader(int(st))
+			io.WriteString(w, upstreamErrors[st])
 			return
 		}
 		fmt.Fprintf(w, `{"id":"msg_%s","type":"message","role":"assistant","model":"claude-sonnet-4-5",`+
@@ -130,9 +136,60 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// instanceEnv is a minimal environment in home: no DISPLAY, no
+// WAYLAND_DISPLAY (so no clipboard, as on a headless machine), its own
+// runtime and state directories, a temp dir of its own (so the binary, built
+// elsewhere, is not a temporary build to it), and bin/ first on PATH, where a
+// test may put stand-ins such as xdg-open.
+func instanceEnv(t *testing.T, home string, env []string) []string {
+	t.Helper()
+	for _, d := range []string{"run", "tmp", "bin"} {
+		if err := os.MkdirAll(filepath.Join(home, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return append([]string{
+		"PATH=" + filepath.Join(home, "bin") + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"HOME=" + home,
+		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
+		"XDG_STATE_HOME=" + filepath.Join(home, ".local", "state"),
+		"XDG_RUNTIME_DIR=" + filepath.Join(home, "run"),
+		"TMPDIR=" + filepath.Join(home, "tmp"),
+		"LANG=C.UTF-8",
+	}, env...)
+}
+
+// failingOpener puts an xdg-open on the instance's PATH that fails the way
+// the real one does for a file no application handles.
+func failingOpener(t *testing.T, home string) {
+	t.Helper()
+	script := "#!/bin/sh\necho \"xdg-open: no method available for opening '$1'\" >&2\nexit 3\n"
+	if err := os.WriteFile(filepath.Join(home, "bin", "xdg-open"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// command runs the binary once with the instance's environment (status,
+// stop) and returns its exit code and output.
+func (in *instance) command(args ...string) (int, string) {
+	in.t.Helper()
+	cmd := exec.Command(binary(in.t), args...)
+	cmd.Env = in.env
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), string(out)
+	}
+	if err != nil {
+		in.t.Fatalf("running ccbalancer %v: %v", args, err)
+	}
+	return 0, string(out)
+}
+
 // instance is one running ccbalancer with its own config and home.
 type instance struct {
 	t      *testing.T
+	env    []string
 	cmd    *exec.Cmd
 	out    *lockedBuffer
 	addr   string
@@ -147,7 +204,29 @@ type instance struct {
 // proxy's address.
 func writeConfig(t *testing.T, dir string, a, b *upstream) (string, string) {
 	port := freePort(t)
-	cfg := fmt.Sprintf(`providers:
+	path := filepath.Join(dir, "providers.yaml")
+	writeFileAtomic(t, path, configText(a, b, port, dir))
+	return path, fmt.Sprintf("127.0.0.1:%d", port)
+}
+
+// writeFileAtomic replaces path the way editors do: a new file renamed over it.
+func writeFileAtomic(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".new", []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".new", path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// configText is a two-provider configuration listening on port, logging
+// under dir.
+func configText(a, b *upstream, port int, dir string) string {
+	return fmt.Sprintf(`providers:
   - {name: A, type: anthropic, base_url: %q, auth_type: api_key, auth_value: "k1"}
   - {name: B, type: anthropic, base_url: %q, auth_type: api_key, auth_value: "k2"}
 model_routes:
@@ -156,11 +235,6 @@ model_routes:
     - {provider: B, model: passthrough, priority: 2}
 settings: {host: 127.0.0.1, port: %d, failure_cooldown: 90, log_file: %q, log_color: false}
 `, a.URL, b.URL, port, filepath.Join(dir, "logs", "ccbalancer.jsonl"))
-	path := filepath.Join(dir, "providers.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path, fmt.Sprintf("127.0.0.1:%d", port)
 }
 
 // startInstance runs the binary with env added to a minimal environment.
@@ -168,14 +242,13 @@ func startInstance(t *testing.T, config, addr string, env []string, args ...stri
 	t.Helper()
 	home := t.TempDir()
 	in := &instance{t: t, out: &lockedBuffer{}, addr: addr, home: home, config: config, exited: make(chan struct{})}
-	in.cmd = exec.Command(binary(t), append([]string{"--config", config}, args...)...)
-	// No DISPLAY, no WAYLAND_DISPLAY: no clipboard, as on a headless machine.
-	in.cmd.Env = append([]string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + home,
-		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
-		"LANG=C.UTF-8",
-	}, env...)
+	in.env = instanceEnv(t, home, env)
+	if config != "" {
+		args = append([]string{"--config", config}, args...)
+	}
+	in.cmd = exec.Command(binary(t), args...)
+	in.cmd.Env = in.env
+	in.cmd.Dir = home
 	in.cmd.Stdout = in.out
 	in.cmd.Stderr = in.out
 	in.start = time.Now()
@@ -322,6 +395,13 @@ func iconState(t *testing.T, item *TrayItem) assets.State {
 	return "unknown"
 }
 
+// waitLog waits until the instance's output contains want.
+func (in *instance) waitLog(want string) {
+	in.t.Helper()
+	poll(in.t, 15*time.Second, "log line "+want, func() (string, error) { return in.out.String(), nil },
+		func(s string) bool { return strings.Contains(s, want) })
+}
+
 // poll calls get until ok returns true or timeout passes; it returns the
 // last value and how long it took.
 func poll[T any](t *testing.T, timeout time.Duration, what string, get func() (T, error), ok func(T) bool) (T, time.Duration) {
@@ -340,4 +420,17 @@ func poll[T any](t *testing.T, timeout time.Duration, what string, get func() (T
 	}
 	t.Fatalf("waited %s for %s; last: %+v, %v", timeout, what, v, err)
 	return v, 0
+}
+
+func itoa(n int) string { return fmt.Sprint(n) }
+
+// listenOn holds addr open, as another program on the port would.
+func listenOn(t *testing.T, addr string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
 }
