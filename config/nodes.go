@@ -140,31 +140,47 @@ func (p *parser) integer(n *yaml.Node, field string) (int64, bool) {
 	return 0, false
 }
 
-// duration reads integer or fractional seconds ("90", 1.5) or a Go duration
-// string ("90s", "2m"). Negative durations are rejected.
+// duration reads a timeout or cooldown: integer or fractional seconds ("90",
+// 1.5) or a Go duration string ("90s", "2m"). It must be greater than zero:
+// a zero timeout fails every request, a zero cooldown never rests a failing
+// provider (DESIGN.md section 5.6).
 func (p *parser) duration(n *yaml.Node, field string) (time.Duration, bool) {
+	d, ok := p.anyDuration(n, field)
+	if ok && d <= 0 {
+		p.errorf(n, field, "must be greater than zero")
+		return 0, false
+	}
+	return d, ok
+}
+
+// durationOrOff reads a duration for which 0 means "off" (cache_ttl).
+func (p *parser) durationOrOff(n *yaml.Node, field string) (time.Duration, bool) {
+	d, ok := p.anyDuration(n, field)
+	if ok && d < 0 {
+		p.errorf(n, field, "must not be negative (0 turns the cache off)")
+		return 0, false
+	}
+	return d, ok
+}
+
+// anyDuration reads a duration of any sign, in the spellings duration accepts.
+func (p *parser) anyDuration(n *yaml.Node, field string) (time.Duration, bool) {
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
 		p.errorf(n, field, `must be a number of seconds or a duration such as "90s"`)
 		return 0, false
 	}
 	s := strings.TrimSpace(n.Value)
-	var d time.Duration
 	if secs, err := strconv.ParseFloat(s, 64); err == nil && n.Tag != "!!bool" {
 		if math.IsNaN(secs) || math.IsInf(secs, 0) || math.Abs(secs) > float64(math.MaxInt64/int64(time.Second)) {
 			p.errorf(n, field, "%s is out of range", s)
 			return 0, false
 		}
-		d = time.Duration(secs * float64(time.Second))
-	} else {
-		var err error
-		if d, err = time.ParseDuration(s); err != nil {
-			p.errorf(n, field, `%q is not a number of seconds or a duration such as "90s"`, s)
-			return 0, false
-		}
+		return time.Duration(secs * float64(time.Second)), true
 	}
-	if d < 0 {
-		p.errorf(n, field, "must not be negative")
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		p.errorf(n, field, `%q is not a number of seconds or a duration such as "90s"`, s)
 		return 0, false
 	}
 	return d, true

@@ -233,9 +233,9 @@ func TestParseErrors(t *testing.T) {
 			name: "negative and malformed durations",
 			yaml: okProvider + "settings:\n  failure_cooldown: -1\n  request_timeout: 10 minutes\n  cache_ttl: \"-5s\"\n  stream_idle_timeout: [1]\n",
 			want: []string{
-				`p.yaml:4: settings.failure_cooldown: must not be negative`,
+				`p.yaml:4: settings.failure_cooldown: must be greater than zero`,
 				`p.yaml:5: settings.request_timeout: "10 minutes" is not a number of seconds or a duration such as "90s"`,
-				`p.yaml:6: settings.cache_ttl: must not be negative`,
+				`p.yaml:6: settings.cache_ttl: must not be negative (0 turns the cache off)`,
 				`p.yaml:7: settings.stream_idle_timeout: must be a number of seconds or a duration such as "90s"`,
 			},
 		},
@@ -321,6 +321,46 @@ settings:
 			}
 			if diff := cmp.Diff(tt.want, errLines(t, err)); diff != "" {
 				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestNonPositiveDurations: a zero or negative timeout fails every request
+// and a zero cooldown never rests a failing provider, so each is refused with
+// its line, whatever key (the original project's included) or spelling sets
+// it. cache_ttl is the exception: 0 turns the cache off.
+func TestNonPositiveDurations(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, settings string
+		want           []string // nil: loads
+	}{
+		{"request_timeout 0", "  request_timeout: 0\n", []string{`p.yaml:4: settings.request_timeout: must be greater than zero`}},
+		{"stream_idle_timeout 0s", "  stream_idle_timeout: \"0s\"\n", []string{`p.yaml:4: settings.stream_idle_timeout: must be greater than zero`}},
+		{"connect_timeout 0.0", "  connect_timeout: 0.0\n", []string{`p.yaml:4: settings.connect_timeout: must be greater than zero`}},
+		{"nonstream_timeout 0ms", "  nonstream_timeout: 0ms\n", []string{`p.yaml:4: settings.nonstream_timeout: must be greater than zero`}},
+		{"failure_cooldown negative", "  failure_cooldown: -90\n", []string{`p.yaml:4: settings.failure_cooldown: must be greater than zero`}},
+		{"request_timeout rounds to zero", "  request_timeout: 1e-12\n", []string{`p.yaml:4: settings.request_timeout: must be greater than zero`}},
+		{"request_timeout negative duration", "  request_timeout: -1m\n", []string{`p.yaml:4: settings.request_timeout: must be greater than zero`}},
+		{"legacy streaming read_timeout 0", "  timeouts:\n    streaming:\n      read_timeout: 0\n",
+			[]string{`p.yaml:6: settings.timeouts.streaming.read_timeout: must be greater than zero`}},
+		{"legacy non_streaming timeouts", "  timeouts:\n    non_streaming:\n      connect_timeout: -1\n      read_timeout: 0s\n", []string{
+			`p.yaml:6: settings.timeouts.non_streaming.connect_timeout: must be greater than zero`,
+			`p.yaml:7: settings.timeouts.non_streaming.read_timeout: must be greater than zero`,
+		}},
+		{"cache_ttl 0 is off", "  cache_ttl: 0\n", nil},
+		{"cache_ttl negative", "  cache_ttl: -1\n", []string{`p.yaml:4: settings.cache_ttl: must not be negative (0 turns the cache off)`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := Parse("p.yaml", []byte(okProvider+"settings:\n"+tt.settings), testEnv)
+			if diff := cmp.Diff(tt.want, errLines(t, err)); diff != "" {
+				t.Fatalf("errors (-want +got):\n%s", diff)
+			}
+			if tt.want == nil && cfg.Settings.CacheTTL != 0 {
+				t.Errorf("cache_ttl = %v, want 0", cfg.Settings.CacheTTL)
 			}
 		})
 	}

@@ -196,7 +196,6 @@ func TestParseDurations(t *testing.T) {
 	}{
 		{"90", 90 * time.Second},
 		{`"90"`, 90 * time.Second},
-		{"0", 0},
 		{"1.5", 1500 * time.Millisecond},
 		{`"90s"`, 90 * time.Second},
 		{"2m30s", 150 * time.Second},

@@ -48,7 +48,9 @@ func (p *parser) settings(cfg *Config, n *yaml.Node) {
 			p.setDuration(&s.NonstreamTimeout, v, f)
 			lg.explicit(kv.key)
 		case "cache_ttl":
-			p.setDuration(&s.CacheTTL, v, f)
+			if d, ok := p.durationOrOff(v, f); ok {
+				s.CacheTTL = d
+			}
 		case "host":
 			hostN = v
 			if str, ok := p.str(v, f); ok {
