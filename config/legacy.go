@@ -1,15 +1,55 @@
 package config
 
 import (
-	"time"
-
-	"gopkg.in/yaml.v3"
+	"net/http"
+	"strings"
 )
 
 // This file accepts the settings of the original Python project
-// ("claude-code-provider-balancer"), so that its providers.yaml files load
-// unchanged. Settings with a meaning here are mapped; the rest are reported
-// once each as ignored. Our own key wins when a file has both.
+// ("claude-code-provider-balancer", up to its v0.5 and the 0.1.x series
+// after it), so that its providers.yaml files load unchanged. Settings with
+// a meaning here are mapped; the rest are reported once each as ignored.
+// Our own key wins when a file has both.
+
+// legacyMapped maps settings of the original project, by their path under
+// settings, to our key of the same meaning. The value is read as ours is,
+// with the original's key named in messages.
+var legacyMapped = map[string]string{
+	"log_file_path": "log_file",
+	// v0.5: the longest silence between two chunks of a stream.
+	"streaming_activity_timeout": "stream_idle_timeout",
+	// The original's read timeouts are httpx read timeouts (the longest wait
+	// for the next bytes): between stream bytes, or for a whole non-streamed
+	// answer, which comes in one piece.
+	"timeouts.streaming.read_timeout":        "stream_idle_timeout",
+	"timeouts.non_streaming.read_timeout":    "nonstream_timeout",
+	"timeouts.streaming.connect_timeout":     "connect_timeout",
+	"timeouts.non_streaming.connect_timeout": "connect_timeout",
+	"deduplication.enabled":                  "enable_deduplication",
+	// Documented in v0.5's README (its code did not read them); their
+	// meaning is plain.
+	"cooldown_seconds":  "failure_cooldown",
+	"timeout_seconds":   "request_timeout",
+	"cache_ttl_seconds": "cache_ttl",
+	"max_cache_size":    "cache_size_limit",
+}
+
+// legacyGroups are mappings of the original project whose members are
+// mapped or ignored one by one. Any other mapping is ignored whole.
+var legacyGroups = map[string]bool{
+	"timeouts":               true,
+	"timeouts.streaming":     true,
+	"timeouts.non_streaming": true,
+	"deduplication":          true,
+}
+
+// legacyHeaders are settings that v0.5 sent to every OpenAI-compatible
+// provider as a header (OpenRouter's app attribution). They become headers
+// of each openai provider that does not set its own.
+var legacyHeaders = map[string]string{
+	"referrer_url": "Http-Referer",
+	"app_name":     "X-Title",
+}
 
 // legacyIgnoredSettings are accepted and ignored, whatever they hold.
 var legacyIgnoredSettings = map[string]bool{
@@ -23,7 +63,8 @@ var legacyIgnoredSettings = map[string]bool{
 	"unhealthy_response_body_patterns": true,
 	"unhealthy_http_codes":             true,
 	"sticky_provider_duration":         true, // stickiness follows the Claude Code session id
-	"app_name":                         true,
+	"streaming_timeout":                true, // a cap on a whole stream: only silence is bounded here
+	"providers_config_path":            true, // the file being read is the configuration
 	"app_version":                      true,
 	"oauth":                            true,
 	"testing":                          true,
@@ -34,124 +75,78 @@ var legacyIgnoredSettings = map[string]bool{
 	"streaming_mode":                   true,
 }
 
-// legacySettings holds mapped values until every key of settings is read,
-// since our own keys win whatever their order in the file.
-type legacySettings struct {
-	set map[string]bool // our keys the file sets explicitly
-
-	logFilePath   *string
-	logFilePathN  *yaml.Node
-	dedup         *bool
-	streamRead    *time.Duration // timeouts.streaming.read_timeout
-	nonStreamRead *time.Duration // timeouts.non_streaming.read_timeout
-	connect       *time.Duration // timeouts.*.connect_timeout
+// legacyReader reads the original project's settings once our own keys are
+// read, so that ours win whatever the order of the file.
+type legacyReader struct {
+	p      *parser
+	s      *Settings
+	own    map[string]bool // our keys the file sets
+	mapped map[string]bool // our keys already set by one of the original's
+	// headers are the legacyHeaders values found, by header name.
+	headers map[string]string
 }
 
-// explicit records that the file sets one of our keys.
-func (l *legacySettings) explicit(key string) {
-	if l.set == nil {
-		l.set = map[string]bool{}
-	}
-	l.set[key] = true
-}
-
-// read handles one legacy settings key; false means the key is unknown.
-func (l *legacySettings) read(p *parser, kv keyValue) bool {
-	f := join("settings", kv.key)
+// read handles the legacy setting kv at path (under settings); false means
+// the key is unknown.
+func (l *legacyReader) read(kv keyValue, path string) bool {
+	f := join("settings", path)
 	switch {
-	case legacyIgnoredSettings[kv.key]:
-		p.ignored(kv.keyN, f, f)
-	case kv.key == "log_file_path":
-		if s, ok := p.str(kv.value, f); ok {
-			l.logFilePath, l.logFilePathN = &s, kv.value
+	case legacyMapped[path] != "":
+		ours := legacyMapped[path]
+		dst := l.s
+		switch {
+		case l.own[ours]:
+			l.p.warnf(kv.keyN, f, "ignored: settings.%s is also set", ours)
+			dst = &Settings{} // still read, so that a bad value is reported
+		case l.mapped[ours]:
+			dst = &Settings{} // the first of the original's keys for it wins
 		}
-	case kv.key == "deduplication":
-		l.deduplication(p, kv.value, f)
-	case kv.key == "timeouts":
-		l.timeouts(p, kv.value, f)
+		l.mapped[ours] = true
+		(&settingsReader{p: l.p, s: dst}).set(ours, kv.value, f)
+	case legacyGroups[path]:
+		kvs, _ := l.p.mapping(kv.value, f)
+		for _, c := range kvs {
+			cpath := path + "." + c.key
+			if !l.read(c, cpath) {
+				l.p.ignored(c.keyN, "settings."+cpath, "settings."+cpath)
+			}
+		}
+	case legacyHeaders[path] != "":
+		v, ok := l.p.str(kv.value, f)
+		switch {
+		case !ok:
+		case strings.ContainsAny(v, "\r\n\x00"):
+			l.p.errorf(kv.value, f, "must be a single line (it is sent as the %s header)", legacyHeaders[path])
+		default:
+			if l.headers == nil {
+				l.headers = map[string]string{}
+			}
+			l.headers[legacyHeaders[path]] = v
+		}
+	case legacyIgnoredSettings[path]:
+		l.p.ignored(kv.keyN, f, f)
 	default:
 		return false
 	}
 	return true
 }
 
-// deduplication maps deduplication.enabled to enable_deduplication.
-func (l *legacySettings) deduplication(p *parser, n *yaml.Node, field string) {
-	kvs, ok := p.mapping(n, field)
-	if !ok {
-		return
-	}
-	for _, kv := range kvs {
-		f := join(field, kv.key)
-		if kv.key == "enabled" {
-			if b, ok := p.boolean(kv.value, f); ok {
-				l.dedup = &b
-			}
+// applyHeaders gives each openai provider the legacy headers it does not set
+// itself.
+func (l *legacyReader) applyHeaders(providers []Provider) {
+	for i := range providers {
+		pr := &providers[i]
+		if pr.Type != TypeOpenAI {
 			continue
 		}
-		p.ignored(kv.keyN, f, f)
-	}
-}
-
-// timeouts maps the original's per-kind timeouts: a streaming read timeout
-// is our idle timeout between stream bytes, a non-streaming read timeout our
-// wait for the first byte, and either connect timeout our connect timeout.
-func (l *legacySettings) timeouts(p *parser, n *yaml.Node, field string) {
-	kvs, ok := p.mapping(n, field)
-	if !ok {
-		return
-	}
-	for _, kv := range kvs {
-		f := join(field, kv.key)
-		if kv.key != "streaming" && kv.key != "non_streaming" {
-			p.ignored(kv.keyN, f, f)
-			continue
-		}
-		inner, ok := p.mapping(kv.value, f)
-		if !ok {
-			continue
-		}
-		for _, ikv := range inner {
-			fi := join(f, ikv.key)
-			var dst **time.Duration
-			switch {
-			case ikv.key == "read_timeout" && kv.key == "streaming":
-				dst = &l.streamRead
-			case ikv.key == "read_timeout":
-				dst = &l.nonStreamRead
-			case ikv.key == "connect_timeout":
-				dst = &l.connect
-			default:
-				p.ignored(ikv.keyN, fi, fi)
+		for name, v := range l.headers {
+			if _, set := pr.Headers[http.CanonicalHeaderKey(name)]; set {
 				continue
 			}
-			if d, ok := p.duration(ikv.value, fi); ok && *dst == nil {
-				*dst = &d
+			if pr.Headers == nil {
+				pr.Headers = map[string]string{}
 			}
+			pr.Headers[http.CanonicalHeaderKey(name)] = v
 		}
-	}
-}
-
-// apply copies the mapped values into s where our own keys are absent.
-func (l *legacySettings) apply(p *parser, s *Settings) {
-	setIf := func(key string, dst *time.Duration, v *time.Duration) {
-		if v != nil && !l.set[key] {
-			*dst = *v
-		}
-	}
-	setIf("stream_idle_timeout", &s.StreamIdleTimeout, l.streamRead)
-	setIf("nonstream_timeout", &s.NonstreamTimeout, l.nonStreamRead)
-	setIf("connect_timeout", &s.ConnectTimeout, l.connect)
-	if l.logFilePath != nil {
-		if l.set["log_file"] {
-			if *l.logFilePath != s.LogFile {
-				p.warnf(l.logFilePathN, "settings.log_file_path", "ignored: settings.log_file is also set")
-			}
-		} else {
-			s.LogFile = *l.logFilePath
-		}
-	}
-	if l.dedup != nil && !l.set["enable_deduplication"] {
-		s.EnableDeduplication = *l.dedup
 	}
 }

@@ -12,8 +12,19 @@ import (
 
 // legacyEnv provides the variables the original-project test files use.
 var legacyEnv = env(map[string]string{
-	"ANYROUTER_TOKEN": "tok-any", "OPENROUTER_API_KEY": "sk-or", "ANTHROPIC_API_KEY": "sk-ant",
+	"ANYROUTER_TOKEN": "tok-any", "OPENROUTER_API_KEY": "sk-or", "ANTHROPIC_API_KEY": "sk-ant", "GAC_KEY": "sk-gac",
 })
+
+// ignoredCounts counts the "ignored" warnings per field.
+func ignoredCounts(warnings []string) map[string]int {
+	counts := map[string]int{}
+	for _, w := range warnings {
+		if i := strings.Index(w, ": ignored"); i >= 0 {
+			counts[w[strings.Index(w, ": ")+2:i]]++
+		}
+	}
+	return counts
+}
 
 func parseFile(t *testing.T, path string) *Config {
 	t.Helper()
@@ -66,16 +77,10 @@ func TestLegacyFileLoads(t *testing.T) {
 	}
 
 	// Each ignored key is reported exactly once, however often it appears.
-	counts := map[string]int{}
-	for _, w := range cfg.Warnings {
-		if i := strings.Index(w, ": ignored"); i >= 0 {
-			field := w[strings.Index(w, ": ")+2 : i]
-			counts[field]++
-		}
-	}
+	counts := ignoredCounts(cfg.Warnings)
 	for _, key := range []string{
 		"providers[].streaming_mode", "settings.idle_recovery_interval", "settings.failover_http_codes",
-		"settings.failover_error_types", "settings.app_name", "settings.app_version", "settings.oauth",
+		"settings.failover_error_types", "settings.app_version", "settings.oauth",
 		"settings.testing", "settings.sticky_provider_duration", "settings.unhealthy_threshold",
 		"settings.timeouts.streaming.pool_timeout", "settings.timeouts.caching", "settings.deduplication.sse_error_cleanup_delay",
 	} {
@@ -106,10 +111,32 @@ func TestLegacyOwnKeysWin(t *testing.T) {
 	}
 	want := []string{
 		`p.yaml:1: model_routes: no routes: every request will fail until model_routes is set`,
+		`p.yaml:5: settings.timeouts.streaming.read_timeout: ignored: settings.stream_idle_timeout is also set`,
 		`p.yaml:7: settings.log_file_path: ignored: settings.log_file is also set`,
+		`p.yaml:9: settings.deduplication.enabled: ignored: settings.enable_deduplication is also set`,
 	}
 	if diff := cmp.Diff(want, cfg.Warnings); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+}
+
+// TestLegacyHeadersYield: a provider's own headers win over referrer_url and
+// app_name, and only openai providers get them.
+func TestLegacyHeadersYield(t *testing.T) {
+	t.Parallel()
+	cfg := mustParse(t, `providers:
+  - {name: OR, type: openai, base_url: "https://or.example/v1", auth_value: k, headers: {X-Title: Mine}}
+  - {name: A, type: anthropic, base_url: "https://a.example", auth_value: k}
+settings:
+  app_name: Theirs
+  referrer_url: "https://r.example"
+`, testEnv)
+	want := map[string]string{"X-Title": "Mine", "Http-Referer": "https://r.example"}
+	if diff := cmp.Diff(want, cfg.Providers[0].Headers); diff != "" {
+		t.Errorf("openai headers (-want +got):\n%s", diff)
+	}
+	if cfg.Providers[1].Headers != nil {
+		t.Errorf("anthropic headers = %v, want none", cfg.Providers[1].Headers)
 	}
 }
 
@@ -142,5 +169,129 @@ func TestLegacyBigSmallModels(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantWarns, cfg.Warnings); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+}
+
+// TestLegacyV05FileLoads: a file of the original project's v0.5 loads as the
+// README promises, its settings mapped where they mean something here.
+func TestLegacyV05FileLoads(t *testing.T) {
+	t.Parallel()
+	cfg := parseFile(t, "testdata/legacy_v05.yaml")
+
+	want := Defaults()
+	want.FailureCooldown = 120 * time.Second
+	want.RequestTimeout = 60 * time.Second
+	want.StreamIdleTimeout = 90 * time.Second // streaming_activity_timeout (listed before timeouts.streaming.read_timeout)
+	want.NonstreamTimeout = 300 * time.Second // timeouts.non_streaming.read_timeout
+	want.ConnectTimeout = 15 * time.Second    // timeouts.*.connect_timeout
+	want.LogFile = "logs/balancer.jsonl"      // log_file_path
+	want.Port = 8090
+	if diff := cmp.Diff(want, cfg.Settings); diff != "" {
+		t.Errorf("settings (-want +got):\n%s", diff)
+	}
+
+	// v0.5 sent referrer_url and app_name to OpenAI-compatible providers.
+	var headers []map[string]string
+	for _, p := range cfg.Providers {
+		headers = append(headers, p.Headers)
+	}
+	wantHeaders := []map[string]string{nil, nil, {"Http-Referer": "https://balancer.example.org", "X-Title": "My Claude Balancer"}}
+	if diff := cmp.Diff(wantHeaders, headers); diff != "" {
+		t.Errorf("provider headers (-want +got):\n%s", diff)
+	}
+
+	counts := ignoredCounts(cfg.Warnings)
+	wantIgnored := map[string]int{
+		"providers[].streaming_mode": 1, "settings.idle_recovery_interval": 1, "settings.app_version": 1,
+		"settings.providers_config_path": 1, "settings.reload": 1, "settings.reload_includes": 1,
+		"settings.streaming_timeout": 1, "settings.timeouts.non_streaming.pool_timeout": 1,
+		"settings.timeouts.streaming.pool_timeout": 1, "settings.timeouts.streaming.chunk_timeout": 1,
+		"settings.timeouts.streaming.first_chunk_timeout": 1, "settings.timeouts.streaming.processing_timeout": 1,
+		"settings.timeouts.caching": 1, "settings.timeouts.health_check": 1, "settings.timeouts.client_disconnect": 1,
+		"settings.failover_error_types": 1, "settings.failover_http_codes": 1, "settings.oauth": 1,
+		"settings.deduplication.include_max_tokens_in_signature": 1, "settings.testing": 1,
+	}
+	if diff := cmp.Diff(wantIgnored, counts); diff != "" {
+		t.Errorf("keys reported as ignored (-want +got):\n%s\nall warnings:\n%s", diff, strings.Join(cfg.Warnings, "\n"))
+	}
+}
+
+// TestLegacyV05Keys: every settings key the original project's v0.5 read, and
+// those its README documented, loads on its own: mapped to its meaning here,
+// or reported once as ignored.
+func TestLegacyV05Keys(t *testing.T) {
+	t.Parallel()
+	const head = "providers:\n  - {name: OR, type: openai, base_url: \"https://or.example/api/v1\", auth_value: k}\n" +
+		"  - {name: A, type: anthropic, base_url: \"https://a.example\", auth_value: k}\nsettings:\n"
+	tests := []struct {
+		yaml    string
+		mapped  func(s *Settings) // the change from Defaults
+		headers map[string]string // of the openai provider
+		ignored string            // the field reported as ignored
+	}{
+		{yaml: "selection_strategy: random", mapped: func(s *Settings) { s.SelectionStrategy = StrategyRandom }},
+		{yaml: "failure_cooldown: 61", mapped: func(s *Settings) { s.FailureCooldown = 61 * time.Second }},
+		{yaml: "request_timeout: 62", mapped: func(s *Settings) { s.RequestTimeout = 62 * time.Second }},
+		{yaml: "log_level: DEBUG", mapped: func(s *Settings) { s.LogLevel = slog.LevelDebug }},
+		{yaml: "log_color: false", mapped: func(s *Settings) { s.LogColor = false }},
+		{yaml: "log_file_path: x.jsonl", mapped: func(s *Settings) { s.LogFile = "x.jsonl" }},
+		{yaml: "host: localhost", mapped: func(s *Settings) { s.Host = "localhost" }},
+		{yaml: "port: 8082", mapped: func(s *Settings) { s.Port = 8082 }},
+		{yaml: "streaming_activity_timeout: 63", mapped: func(s *Settings) { s.StreamIdleTimeout = 63 * time.Second }},
+		{yaml: "timeouts: {streaming: {read_timeout: 64}}", mapped: func(s *Settings) { s.StreamIdleTimeout = 64 * time.Second }},
+		{yaml: "timeouts: {streaming: {connect_timeout: 5}}", mapped: func(s *Settings) { s.ConnectTimeout = 5 * time.Second }},
+		{yaml: "timeouts: {non_streaming: {read_timeout: 65}}", mapped: func(s *Settings) { s.NonstreamTimeout = 65 * time.Second }},
+		{yaml: "timeouts: {non_streaming: {connect_timeout: 6}}", mapped: func(s *Settings) { s.ConnectTimeout = 6 * time.Second }},
+		{yaml: "deduplication: {enabled: false}", mapped: func(s *Settings) { s.EnableDeduplication = false }},
+		{yaml: "cooldown_seconds: 66", mapped: func(s *Settings) { s.FailureCooldown = 66 * time.Second }},
+		{yaml: "timeout_seconds: 67", mapped: func(s *Settings) { s.RequestTimeout = 67 * time.Second }},
+		{yaml: "max_cache_size: 68", mapped: func(s *Settings) { s.CacheSizeLimit = 68 }},
+		{yaml: "cache_ttl_seconds: 69", mapped: func(s *Settings) { s.CacheTTL = 69 * time.Second }},
+		{yaml: "referrer_url: \"https://me.example\"", headers: map[string]string{"Http-Referer": "https://me.example"}},
+		{yaml: "app_name: \"Balancer\"", headers: map[string]string{"X-Title": "Balancer"}},
+		{yaml: "app_version: \"0.5.0\"", ignored: "settings.app_version"},
+		{yaml: "providers_config_path: providers.yaml", ignored: "settings.providers_config_path"},
+		{yaml: "reload: true", ignored: "settings.reload"},
+		{yaml: "reload_includes: [\"*.py\"]", ignored: "settings.reload_includes"},
+		{yaml: "streaming_timeout: 120", ignored: "settings.streaming_timeout"},
+		{yaml: "idle_recovery_interval: 300", ignored: "settings.idle_recovery_interval"},
+		{yaml: "failover_error_types: [timeout_error]", ignored: "settings.failover_error_types"},
+		{yaml: "failover_http_codes: [502]", ignored: "settings.failover_http_codes"},
+		{yaml: "timeouts: {non_streaming: {pool_timeout: 30}}", ignored: "settings.timeouts.non_streaming.pool_timeout"},
+		{yaml: "timeouts: {streaming: {first_chunk_timeout: 30}}", ignored: "settings.timeouts.streaming.first_chunk_timeout"},
+		{yaml: "timeouts: {streaming: {chunk_timeout: 30}}", ignored: "settings.timeouts.streaming.chunk_timeout"},
+		{yaml: "timeouts: {streaming: {processing_timeout: 10}}", ignored: "settings.timeouts.streaming.processing_timeout"},
+		{yaml: "timeouts: {caching: {deduplication_timeout: 300, cache_operation_timeout: 5}}", ignored: "settings.timeouts.caching"},
+		{yaml: "timeouts: {health_check: {timeout: 10, connect_timeout: 5}}", ignored: "settings.timeouts.health_check"},
+		{yaml: "timeouts: {client_disconnect: {check_interval: 5}}", ignored: "settings.timeouts.client_disconnect"},
+		{yaml: "oauth: {enable_persistence: true, service_name: x, proxy: \"http://127.0.0.1:1\", enable_auto_refresh: true}", ignored: "settings.oauth"},
+		{yaml: "deduplication: {include_max_tokens_in_signature: true}", ignored: "settings.deduplication.include_max_tokens_in_signature"},
+		{yaml: "testing: {simulate_delay: true, delay_seconds: 70, delay_trigger_keywords: [x]}", ignored: "settings.testing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.yaml, func(t *testing.T) {
+			t.Parallel()
+			cfg := mustParse(t, head+"  "+tt.yaml+"\n", testEnv)
+			want := Defaults()
+			if tt.mapped != nil {
+				tt.mapped(&want)
+			}
+			if diff := cmp.Diff(want, cfg.Settings); diff != "" {
+				t.Errorf("settings (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.headers, cfg.Providers[0].Headers); diff != "" {
+				t.Errorf("openai provider headers (-want +got):\n%s", diff)
+			}
+			if cfg.Providers[1].Headers != nil {
+				t.Errorf("anthropic provider headers = %v, want none", cfg.Providers[1].Headers)
+			}
+			var wantWarns []string
+			if tt.ignored != "" {
+				wantWarns = []string{"p.yaml:5: " + tt.ignored + ": ignored (a setting of the original project that ccbalancer does not use)"}
+			}
+			if diff := cmp.Diff(wantWarns, filterWarnings(cfg.Warnings, "ignored")); diff != "" {
+				t.Errorf("warnings (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -281,6 +281,19 @@ func TestParseErrors(t *testing.T) {
 			want: []string{`p.yaml:6: settings.timeouts.streaming.read_timeout: "soon" is not a number of seconds or a duration such as "90s"`},
 		},
 		{
+			name: "legacy header setting on two lines",
+			yaml: okProvider + "settings:\n  referrer_url: \"https://a.example\\r\\nX-Evil: 1\"\n",
+			want: []string{`p.yaml:4: settings.referrer_url: must be a single line (it is sent as the Http-Referer header)`},
+		},
+		{
+			name: "mapped legacy key with a bad value",
+			yaml: okProvider + "settings:\n  max_cache_size: lots\n  streaming_activity_timeout: 0\n",
+			want: []string{
+				`p.yaml:4: settings.max_cache_size: must be a whole number`,
+				`p.yaml:5: settings.streaming_activity_timeout: must be greater than zero`,
+			},
+		},
+		{
 			name: "every problem of a file, in file order",
 			yaml: `providers:
   - name: A
@@ -349,7 +362,13 @@ func TestNonPositiveDurations(t *testing.T) {
 			`p.yaml:6: settings.timeouts.non_streaming.connect_timeout: must be greater than zero`,
 			`p.yaml:7: settings.timeouts.non_streaming.read_timeout: must be greater than zero`,
 		}},
+		{"legacy v0.5 timeouts", "  cooldown_seconds: 0\n  timeout_seconds: -1\n  streaming_activity_timeout: 0s\n", []string{
+			`p.yaml:4: settings.cooldown_seconds: must be greater than zero`,
+			`p.yaml:5: settings.timeout_seconds: must be greater than zero`,
+			`p.yaml:6: settings.streaming_activity_timeout: must be greater than zero`,
+		}},
 		{"cache_ttl 0 is off", "  cache_ttl: 0\n", nil},
+		{"legacy cache_ttl_seconds 0 is off", "  cache_ttl_seconds: 0\n", nil},
 		{"cache_ttl negative", "  cache_ttl: -1\n", []string{`p.yaml:4: settings.cache_ttl: must not be negative (0 turns the cache off)`}},
 	}
 	for _, tt := range tests {

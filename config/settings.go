@@ -11,118 +11,35 @@ import (
 )
 
 // settings reads the settings mapping over Defaults() and runs the checks
-// that need more than one key.
+// that need more than one key. Our own keys are read first; the original
+// project's (legacy.go) then fill in only what ours left unset, whatever
+// their order in the file.
 func (p *parser) settings(cfg *Config, n *yaml.Node) {
 	s := &cfg.Settings
 	kvs, ok := p.mapping(n, "settings")
 	if !ok {
 		return
 	}
-	var hostN, defaultRouteN *yaml.Node
-	lg := legacySettings{}
+	r := settingsReader{p: p, s: s}
+	own := map[string]bool{}
+	var rest []keyValue
 	for _, kv := range kvs {
-		f := join("settings", kv.key)
-		v := kv.value
-		switch kv.key {
-		case "selection_strategy":
-			if str, ok := p.str(v, f); ok {
-				if st := Strategy(strings.ToLower(str)); st.Validate() == nil {
-					s.SelectionStrategy = st
-				} else {
-					p.errorf(v, f, "%q is not one of priority, round_robin, random", str)
-				}
-			}
-		case "failure_cooldown":
-			p.setDuration(&s.FailureCooldown, v, f)
-			lg.explicit(kv.key)
-		case "request_timeout":
-			p.setDuration(&s.RequestTimeout, v, f)
-			lg.explicit(kv.key)
-		case "stream_idle_timeout":
-			p.setDuration(&s.StreamIdleTimeout, v, f)
-			lg.explicit(kv.key)
-		case "connect_timeout":
-			p.setDuration(&s.ConnectTimeout, v, f)
-			lg.explicit(kv.key)
-		case "nonstream_timeout":
-			p.setDuration(&s.NonstreamTimeout, v, f)
-			lg.explicit(kv.key)
-		case "cache_ttl":
-			if d, ok := p.durationOrOff(v, f); ok {
-				s.CacheTTL = d
-			}
-		case "host":
-			hostN = v
-			if str, ok := p.str(v, f); ok {
-				s.Host = strings.TrimSpace(str)
-			}
-		case "port":
-			if port, ok := p.integer(v, f); ok {
-				if port < 1 || port > 65535 {
-					p.errorf(v, f, "%d is not a port between 1 and 65535", port)
-				} else {
-					s.Port = int(port)
-				}
-			}
-		case "log_level":
-			if str, ok := p.str(v, f); ok {
-				if lvl, ok := parseLevel(str); ok {
-					s.LogLevel = lvl
-				} else {
-					p.errorf(v, f, "%q is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL", str)
-				}
-			}
-		case "log_color":
-			if b, ok := p.boolean(v, f); ok {
-				s.LogColor = b
-			}
-		case "log_file":
-			if str, ok := p.str(v, f); ok {
-				s.LogFile = str
-			}
-			lg.explicit(kv.key)
-		case "log_max_size":
-			if size, ok := p.size(v, f); ok {
-				s.LogMaxBytes = size
-			}
-		case "max_body_size":
-			if size, ok := p.size(v, f); ok {
-				s.MaxBodyBytes = size
-			}
-		case "max_event_size":
-			if size, ok := p.size(v, f); ok {
-				s.MaxEventBytes = size
-			}
-		case "enable_deduplication":
-			if b, ok := p.boolean(v, f); ok {
-				s.EnableDeduplication = b
-			}
-			lg.explicit(kv.key)
-		case "cache_size_limit":
-			if lim, ok := p.integer(v, f); ok {
-				if lim < 0 || lim > 1<<31-1 {
-					p.errorf(v, f, "must not be negative")
-				} else {
-					s.CacheSizeLimit = int(lim)
-				}
-			}
-		case "default_route":
-			defaultRouteN = v
-			s.DefaultRoute, _ = p.str(v, f)
-		case "auth_key":
-			s.AuthKey = p.secret(v, f, "", true)
-		case "allowed_origins":
-			s.AllowedOrigins = p.origins(v, f)
-		default:
-			if !lg.read(p, kv) {
-				p.errorf(kv.keyN, f, "unknown key %q", kv.key)
-			}
+		if r.set(kv.key, kv.value, join("settings", kv.key)) {
+			own[kv.key] = true
+		} else {
+			rest = append(rest, kv)
 		}
 	}
-	lg.apply(p, s)
+	lg := legacyReader{p: p, s: s, own: own, mapped: map[string]bool{}}
+	for _, kv := range rest {
+		if !lg.read(kv, kv.key) {
+			p.errorf(kv.keyN, join("settings", kv.key), "unknown key %q", kv.key)
+		}
+	}
+	lg.applyHeaders(cfg.Providers)
 
 	if !isLoopback(s.Host) && s.AuthKey == "" {
-		p.errorf(orNode(hostN, n), "settings.host",
+		p.errorf(orNode(r.hostN, n), "settings.host",
 			"listening on %q (not a loopback address) requires settings.auth_key, so that other machines cannot spend your keys", s.Host)
 	}
 	if s.AuthKey.IsPassthrough() {
@@ -134,9 +51,112 @@ func (p *parser) settings(cfg *Config, n *yaml.Node) {
 			found = found || r.Pattern == s.DefaultRoute
 		}
 		if !found {
-			p.errorf(defaultRouteN, "settings.default_route", "%q is not the pattern of a route in model_routes", s.DefaultRoute)
+			p.errorf(r.defaultRouteN, "settings.default_route", "%q is not the pattern of a route in model_routes", s.DefaultRoute)
 		}
 	}
+}
+
+// settingsReader reads our own settings keys into s.
+type settingsReader struct {
+	p *parser
+	s *Settings
+	// hostN and defaultRouteN are kept for the checks that run after every
+	// key is read.
+	hostN, defaultRouteN *yaml.Node
+}
+
+// set reads one of our settings keys; field names it in messages (it may
+// be a key of the original project mapped to ours). It returns false when
+// key is not one of ours.
+func (r *settingsReader) set(key string, v *yaml.Node, f string) bool {
+	p, s := r.p, r.s
+	switch key {
+	case "selection_strategy":
+		if str, ok := p.str(v, f); ok {
+			if st := Strategy(strings.ToLower(str)); st.Validate() == nil {
+				s.SelectionStrategy = st
+			} else {
+				p.errorf(v, f, "%q is not one of priority, round_robin, random", str)
+			}
+		}
+	case "failure_cooldown":
+		p.setDuration(&s.FailureCooldown, v, f)
+	case "request_timeout":
+		p.setDuration(&s.RequestTimeout, v, f)
+	case "stream_idle_timeout":
+		p.setDuration(&s.StreamIdleTimeout, v, f)
+	case "connect_timeout":
+		p.setDuration(&s.ConnectTimeout, v, f)
+	case "nonstream_timeout":
+		p.setDuration(&s.NonstreamTimeout, v, f)
+	case "cache_ttl":
+		if d, ok := p.durationOrOff(v, f); ok {
+			s.CacheTTL = d
+		}
+	case "host":
+		r.hostN = v
+		if str, ok := p.str(v, f); ok {
+			s.Host = strings.TrimSpace(str)
+		}
+	case "port":
+		if port, ok := p.integer(v, f); ok {
+			if port < 1 || port > 65535 {
+				p.errorf(v, f, "%d is not a port between 1 and 65535", port)
+			} else {
+				s.Port = int(port)
+			}
+		}
+	case "log_level":
+		if str, ok := p.str(v, f); ok {
+			if lvl, ok := parseLevel(str); ok {
+				s.LogLevel = lvl
+			} else {
+				p.errorf(v, f, "%q is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL", str)
+			}
+		}
+	case "log_color":
+		if b, ok := p.boolean(v, f); ok {
+			s.LogColor = b
+		}
+	case "log_file":
+		if str, ok := p.str(v, f); ok {
+			s.LogFile = str
+		}
+	case "log_max_size":
+		if size, ok := p.size(v, f); ok {
+			s.LogMaxBytes = size
+		}
+	case "max_body_size":
+		if size, ok := p.size(v, f); ok {
+			s.MaxBodyBytes = size
+		}
+	case "max_event_size":
+		if size, ok := p.size(v, f); ok {
+			s.MaxEventBytes = size
+		}
+	case "enable_deduplication":
+		if b, ok := p.boolean(v, f); ok {
+			s.EnableDeduplication = b
+		}
+	case "cache_size_limit":
+		if lim, ok := p.integer(v, f); ok {
+			if lim < 0 || lim > 1<<31-1 {
+				p.errorf(v, f, "must not be negative")
+			} else {
+				s.CacheSizeLimit = int(lim)
+			}
+		}
+	case "default_route":
+		r.defaultRouteN = v
+		s.DefaultRoute, _ = p.str(v, f)
+	case "auth_key":
+		s.AuthKey = p.secret(v, f, "", true)
+	case "allowed_origins":
+		s.AllowedOrigins = p.origins(v, f)
+	default:
+		return false
+	}
+	return true
 }
 
 // setDuration reads a duration into dst, leaving it alone on error.
