@@ -4,10 +4,11 @@ import (
 	"errors"
 	"os"
 	"testing"
+	"time"
 )
 
 func FuzzParse(f *testing.F) {
-	for _, path := range []string{"../providers.example.yaml", "testdata/legacy.yaml", "testdata/legacy_v1.yaml"} {
+	for _, path := range []string{"../providers.example.yaml", "testdata/legacy.yaml", "testdata/legacy_v1.yaml", "testdata/legacy_v05.yaml"} {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			f.Fatal(err)
@@ -32,6 +33,17 @@ func FuzzParse(f *testing.F) {
 		}
 		if cfg == nil || len(cfg.Providers) == 0 {
 			t.Fatalf("no error but config %+v", cfg)
+		}
+		// Whatever key set them, a loaded config has no timeout that fails
+		// every request.
+		s := cfg.Settings
+		for name, d := range map[string]time.Duration{
+			"failure_cooldown": s.FailureCooldown, "request_timeout": s.RequestTimeout, "stream_idle_timeout": s.StreamIdleTimeout,
+			"nonstream_timeout": s.NonstreamTimeout, "connect_timeout": s.ConnectTimeout,
+		} {
+			if d <= 0 {
+				t.Fatalf("%s = %v loaded", name, d)
+			}
 		}
 	})
 }
