@@ -35,6 +35,8 @@ func TestCommandLine(t *testing.T) {
 		{"check bad lists every error", []string{"check", "--config", bad}, 1, "", "bad.yaml:2"},
 		{"check missing file", []string{"check", "--config", filepath.Join(dir, "none.yaml")}, 1, "", "none.yaml"},
 		{"no config anywhere", []string{"serve"}, 1, "", "ccbalancer init"},
+		{"serve --listen beyond loopback without auth_key", []string{"serve", "--config", good, "--listen", "0.0.0.0:0"}, 1, "", `listening on \"0.0.0.0:0\" (not a loopback address) requires settings.auth_key`},
+		{"demo --listen beyond loopback", []string{"demo", "--headless", "--traffic=false", "--listen", ":0"}, 1, "", "requires settings.auth_key"},
 		{"init writes", []string{"init", "--config", written}, 0, "wrote " + written, ""},
 		{"init never overwrites", []string{"init", "--config", written}, 1, "", "exists"},
 	}

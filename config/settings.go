@@ -2,7 +2,6 @@ package config
 
 import (
 	"log/slog"
-	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -38,9 +37,8 @@ func (p *parser) settings(cfg *Config, n *yaml.Node) {
 	}
 	lg.applyHeaders(cfg.Providers)
 
-	if !isLoopback(s.Host) && s.AuthKey == "" {
-		p.errorf(orNode(r.hostN, n), "settings.host",
-			"listening on %q (not a loopback address) requires settings.auth_key, so that other machines cannot spend your keys", s.Host)
+	if err := s.CheckListen(s.Host); err != nil {
+		p.errorf(orNode(r.hostN, n), "settings.host", "%v", err)
 	}
 	if s.AuthKey.IsPassthrough() {
 		p.errorf(n, "settings.auth_key", `"passthrough" is not a valid client key`)
@@ -181,15 +179,6 @@ func parseLevel(s string) (slog.Level, bool) {
 		return slog.LevelError, true
 	}
 	return 0, false
-}
-
-// isLoopback reports whether host only accepts connections from this machine.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
 }
 
 // origins reads allowed_origins: each must be a bare scheme://host[:port].

@@ -33,7 +33,8 @@ type Options struct {
 	Version string
 	// LogFile is shown in snapshots ("Open log folder").
 	LogFile string
-	// Listen overrides settings host:port when not empty.
+	// Listen overrides settings host:port when not empty. It follows the
+	// same rule as the file's address (config.Settings.CheckListen).
 	Listen string
 }
 
@@ -129,6 +130,15 @@ func buildState(cfg *config.Config, version string) (*state, error) {
 // Handler returns the proxy's HTTP handler, for tests and embedding.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// fixedListen is the address that a reload does not change: the bound one
+// while running, else the override; "" when the file's address applies.
+func (s *Server) fixedListen() string {
+	if b := s.bound.Load(); b != nil {
+		return *b
+	}
+	return s.listen
+}
+
 func (s *Server) configuredListen() string {
 	if s.listen != "" {
 		return s.listen
@@ -136,17 +146,18 @@ func (s *Server) configuredListen() string {
 	return s.state.Load().cfg.Settings.Listen()
 }
 
-// Start opens the listener and serves in the background.
+// Start opens the listener and serves in the background. An address beyond
+// loopback without settings.auth_key is refused with a *config.ListenError,
+// whether it comes from the file or from Options.Listen.
 func (s *Server) Start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.srv != nil {
 		return nil
 	}
-	addr := s.configuredListen()
-	ln, err := net.Listen("tcp", addr)
+	ln, err := s.openListener()
 	if err != nil {
-		return fmt.Errorf("listening on %s: %w", addr, err)
+		return err
 	}
 	srv := &http.Server{
 		Handler:           s.handler,
@@ -155,8 +166,6 @@ func (s *Server) Start() error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	s.srv = srv
-	bound := ln.Addr().String()
-	s.bound.Store(&bound)
 	s.serveWG.Add(1)
 	go func() {
 		defer s.serveWG.Done()
@@ -167,6 +176,25 @@ func (s *Server) Start() error {
 	s.log.Info("proxy listening", slog.String("addr", ln.Addr().String()))
 	s.bus.publish(Event{Kind: EventStarted, Time: time.Now()})
 	return nil
+}
+
+// openListener checks the address against the settings and opens it. It holds
+// reloadMu from the check until the bound address is published, so that a
+// Reload either sees the listener or is seen by the check.
+func (s *Server) openListener() (net.Listener, error) {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	addr := s.configuredListen()
+	if err := s.state.Load().cfg.Settings.CheckListen(addr); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	bound := ln.Addr().String()
+	s.bound.Store(&bound)
+	return ln, nil
 }
 
 // Stop closes the listener. In-flight requests go on until they finish or ctx
@@ -272,6 +300,14 @@ func (s *Server) Reload() error {
 	cfg, err := config.Load(old.cfg.Path)
 	if err != nil {
 		return fail(err)
+	}
+	// The file's own address was checked by Load; the one the proxy listens
+	// on (or will, by the override) must be allowed by the new settings too,
+	// or dropping auth_key would leave it open to the network without one.
+	if addr := s.fixedListen(); addr != "" {
+		if err := cfg.Settings.CheckListen(addr); err != nil {
+			return fail(fmt.Errorf("reloading %s: %w", cfg.Path, err))
+		}
 	}
 	st, err := buildState(cfg, s.version)
 	if err != nil {
