@@ -28,14 +28,9 @@ func StripUnsignedThinking(body []byte, f Fields) []byte {
 		}
 		kept := blocks[:0:0]
 		for _, b := range blocks {
-			var blk struct {
-				Type      string  `json:"type"`
-				Signature *string `json:"signature"`
+			if !unsignedThinking(b) {
+				kept = append(kept, b)
 			}
-			if json.Unmarshal(b, &blk) == nil && blk.Type == "thinking" && (blk.Signature == nil || *blk.Signature == "") {
-				continue
-			}
-			kept = append(kept, b)
 		}
 		if len(kept) == len(blocks) || len(kept) == 0 {
 			continue
@@ -60,4 +55,17 @@ func StripUnsignedThinking(body []byte, f Fields) []byte {
 	out = append(out, body[:f.MessagesStart]...)
 	out = append(out, arr...)
 	return append(out, body[f.MessagesEnd:]...)
+}
+
+// unsignedThinking reports whether a content block is a thinking block with
+// no signature (absent, null or ""). Keys match exactly, as the Messages API
+// reads them: a struct decode would also take "Signature" or "TYPE".
+func unsignedThinking(raw json.RawMessage) bool {
+	var blk map[string]json.RawMessage
+	var typ, sig string
+	if json.Unmarshal(raw, &blk) != nil || json.Unmarshal(blk["type"], &typ) != nil || typ != "thinking" {
+		return false
+	}
+	s, ok := blk["signature"]
+	return !ok || json.Unmarshal(s, &sig) == nil && sig == ""
 }

@@ -21,6 +21,10 @@ func TestStripUnsignedThinking(t *testing.T) {
 			`{"model":"m","messages":[{"role":"assistant","content":[{"type":"thinking","thinking":"x","signature" : ""},{"type":"text","text":"a"}]}]}`,
 			`{"model":"m","messages":[{"content":[{"type":"text","text":"a"}],"role":"assistant"}]}`},
 		{"empty signature outside the messages ignored", `{"model":"m","metadata":{"signature":""},"messages":[{"role":"user","content":"hi"}]}`, ""},
+		{"escaped signature key", `{"model":"m","messages":[{"role":"assistant","content":[{"type":"thinking","thinking":"x","sign\u0061ture":""},{"type":"text","text":"a"}]}]}`,
+			`{"model":"m","messages":[{"content":[{"type":"text","text":"a"}],"role":"assistant"}]}`},
+		{"keys match exactly", `{"model":"m","messages":[{"role":"assistant","content":[{"type":"thinking","thinking":"x","signature":"","Signature":"EqQB"},{"TYPE":"thinking","type":"text","text":"a"}]}]}`,
+			`{"model":"m","messages":[{"content":[{"TYPE":"thinking","type":"text","text":"a"}],"role":"assistant"}]}`},
 		{"only thinking left as it is", `{"model":"m","messages":[{"role":"assistant","content":[{"type":"thinking","thinking":"x","signature":""}]}]}`, ""},
 	}
 	for _, tt := range tests {

@@ -118,10 +118,14 @@ func (e *SyntaxError) Error() string {
 }
 
 // Peek validates that body is one JSON object and reads its top-level `model`,
-// `stream` and `messages` members. It allocates only the model string.
+// `stream` and `messages` members. Keys are matched as a JSON decoder (and the
+// Messages API) matches them: escapes resolved ("mod\u0065l" is model), case
+// kept, and the last of duplicate keys wins. It allocates only the model
+// string, and an unescaped copy of a key written with escapes.
 func Peek(body []byte) (Fields, error) {
 	s := scanner{b: body}
 	var f Fields
+	var modelErr error // the last model is not a string
 	s.ws()
 	if !s.eat('{') {
 		return f, s.fail("request body must be a JSON object")
@@ -132,11 +136,14 @@ func Peek(body []byte) (Fields, error) {
 	}
 	for {
 		s.ws()
-		ks, ke, err := s.str()
+		ks, ke, esc, err := s.str()
 		if err != nil {
 			return f, err
 		}
 		key := body[ks+1 : ke-1]
+		if esc {
+			key = unescape(body[ks:ke])
+		}
 		s.ws()
 		if !s.eat(':') {
 			return f, s.fail("expected ':' after object key")
@@ -144,6 +151,9 @@ func Peek(body []byte) (Fields, error) {
 		s.ws()
 		vs := s.i
 		s.inMessages = string(key) == "messages"
+		if s.inMessages {
+			s.unsigned = false // only the last messages counts
+		}
 		if err := s.value(0); err != nil {
 			return f, err
 		}
@@ -152,13 +162,16 @@ func Peek(body []byte) (Fields, error) {
 		switch string(key) {
 		case "model":
 			if len(v) == 0 || v[0] != '"' {
-				return f, &SyntaxError{vs, "model must be a string"}
+				f.Model, f.ModelStart, f.ModelEnd, f.HasModel = "", 0, 0, false
+				modelErr = &SyntaxError{vs, "model must be a string"}
+				break
 			}
 			var m string
 			if err := json.Unmarshal(v, &m); err != nil {
 				return f, &SyntaxError{vs, "model: " + err.Error()}
 			}
 			f.Model, f.ModelStart, f.ModelEnd, f.HasModel = m, vs, s.i, true
+			modelErr = nil
 		case "stream":
 			f.Stream = string(v) == "true"
 		case "messages":
@@ -171,10 +184,21 @@ func Peek(body []byte) (Fields, error) {
 			continue
 		}
 		if s.eat('}') {
+			if modelErr != nil {
+				return Fields{}, modelErr
+			}
 			return f, s.end()
 		}
 		return f, s.fail("expected ',' or '}' in object")
 	}
+}
+
+// unescape returns the value of a JSON string (quotes included) that has
+// escapes, as encoding/json decodes it. Peek has already validated it.
+func unescape(quoted []byte) []byte {
+	var v string
+	_ = json.Unmarshal(quoted, &v)
+	return []byte(v)
 }
 
 // RewriteModel returns body with the model value replaced by model. It returns
@@ -241,16 +265,17 @@ func (s *scanner) eat(c byte) bool {
 	return false
 }
 
-// str scans a string starting at s.i and returns its span including quotes.
+// str scans a string starting at s.i and returns its span including quotes,
+// and whether it holds an escape.
 // Strings are most of a request's bytes (prompts, tool results, schemas), so
 // the closing quote and backslashes are found with bytes.IndexByte
 // (vectorised), control characters are checked eight bytes at a time, and
 // the quote found is remembered across escapes so a string full of escapes
 // is still scanned once.
-func (s *scanner) str() (start, end int, err error) {
+func (s *scanner) str() (start, end int, esc bool, err error) {
 	start = s.i
 	if !s.eat('"') {
-		return 0, 0, s.fail("expected a string")
+		return 0, 0, false, s.fail("expected a string")
 	}
 	quote := -1 // absolute index of the next unescaped-candidate quote
 	for {
@@ -258,7 +283,7 @@ func (s *scanner) str() (start, end int, err error) {
 			q := bytes.IndexByte(s.b[s.i:], '"')
 			if q < 0 {
 				s.i = len(s.b)
-				return 0, 0, s.fail("unterminated string")
+				return 0, 0, false, s.fail("unterminated string")
 			}
 			quote = s.i + q
 		}
@@ -267,32 +292,33 @@ func (s *scanner) str() (start, end int, err error) {
 			span = span[:bs]
 		}
 		if hasControl(span) {
-			return 0, 0, s.fail("control character in string")
+			return 0, 0, false, s.fail("control character in string")
 		}
 		s.i += len(span)
 		if s.i == quote {
 			s.i++
-			return start, s.i, nil
+			return start, s.i, esc, nil
 		}
 		// Backslash escape.
+		esc = true
 		if s.i+1 >= len(s.b) {
-			return 0, 0, s.fail("unterminated string")
+			return 0, 0, false, s.fail("unterminated string")
 		}
 		switch s.b[s.i+1] {
 		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			s.i += 2
 		case 'u':
 			if s.i+6 > len(s.b) {
-				return 0, 0, s.fail("bad unicode escape")
+				return 0, 0, false, s.fail("bad unicode escape")
 			}
 			for _, c := range s.b[s.i+2 : s.i+6] {
 				if !isHex(c) {
-					return 0, 0, s.fail("bad unicode escape")
+					return 0, 0, false, s.fail("bad unicode escape")
 				}
 			}
 			s.i += 6
 		default:
-			return 0, 0, s.fail("bad escape in string")
+			return 0, 0, false, s.fail("bad escape in string")
 		}
 	}
 }
@@ -330,7 +356,7 @@ func (s *scanner) value(depth int) error {
 	}
 	switch c := s.b[s.i]; {
 	case c == '"':
-		_, _, err := s.str()
+		_, _, _, err := s.str()
 		return err
 	case c == '{':
 		s.i++
@@ -340,7 +366,7 @@ func (s *scanner) value(depth int) error {
 		}
 		for {
 			s.ws()
-			ks, ke, err := s.str()
+			ks, ke, esc, err := s.str()
 			if err != nil {
 				return err
 			}
@@ -353,7 +379,7 @@ func (s *scanner) value(depth int) error {
 			if err := s.value(depth + 1); err != nil {
 				return err
 			}
-			if s.inMessages && s.i-vs == 2 && string(s.b[ks:ke]) == `"signature"` {
+			if s.inMessages && s.i-vs == 2 && (string(s.b[ks:ke]) == `"signature"` || esc && string(unescape(s.b[ks:ke])) == "signature") {
 				s.unsigned = true // the value is ""
 			}
 			s.ws()
