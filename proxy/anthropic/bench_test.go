@@ -1,6 +1,7 @@
 package anthropic
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -59,6 +60,21 @@ func BenchmarkPeek(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkPeekEscapedKeys is the slow path: each key written with escapes
+// is unescaped (one allocation), here model and stream.
+func BenchmarkPeekEscapedKeys(b *testing.B) {
+	body := bytes.Replace(benchBodies[1].body, []byte(`"model"`), []byte(`"mod\u0065l"`), 1)
+	body = bytes.Replace(body, []byte(`"stream"`), []byte(`"str\u0065am"`), 1)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := Peek(body)
+		if err != nil || !f.Stream || f.Model != "claude-sonnet-5" {
+			b.Fatalf("Peek = %+v, %v", f, err)
+		}
 	}
 }
 
