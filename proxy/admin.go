@@ -3,9 +3,7 @@ package proxy
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
@@ -101,37 +99,6 @@ func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "configuration reloaded successfully"})
-}
-
-// handleMetrics writes the Prometheus text exposition format.
-func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	snap := s.Snapshot()
-	var b strings.Builder
-	metric := func(name, help, typ string, each func(p ProviderStatus) float64) {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
-		for _, p := range snap.Providers {
-			fmt.Fprintf(&b, "%s{provider=%q} %g\n", name, p.Name, each(p))
-		}
-	}
-	boolf := func(v bool) float64 {
-		if v {
-			return 1
-		}
-		return 0
-	}
-	metric("ccbalancer_provider_requests_total", "Requests served by the provider.", "counter",
-		func(p ProviderStatus) float64 { return float64(p.Requests) })
-	metric("ccbalancer_provider_failures_total", "Failed attempts on the provider.", "counter",
-		func(p ProviderStatus) float64 { return float64(p.Failures) })
-	metric("ccbalancer_provider_healthy", "1 when the provider is enabled and not cooling down.", "gauge",
-		func(p ProviderStatus) float64 { return boolf(p.Healthy) })
-	metric("ccbalancer_provider_cooldown_seconds", "Seconds of cooldown left.", "gauge",
-		func(p ProviderStatus) float64 { return p.CooldownRemaining.Seconds() })
-	metric("ccbalancer_provider_latency_p50_seconds", "Median time to response headers over the last 256 requests.", "gauge",
-		func(p ProviderStatus) float64 { return p.LatencyP50.Seconds() })
-	fmt.Fprintf(&b, "# HELP ccbalancer_requests_in_flight Client requests being served.\n# TYPE ccbalancer_requests_in_flight gauge\nccbalancer_requests_in_flight %d\n", s.inFlight.Load())
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	_, _ = w.Write([]byte(b.String()))
 }
 
 // handleCountTokens counts locally: it never touches a provider, so IDE

@@ -60,6 +60,7 @@ type Server struct {
 	selector *route.Selector
 	bus      Bus
 	handler  http.Handler
+	metrics  http.Handler // GET /metrics
 
 	reloadMu sync.Mutex // serialises Reload and SetStrategy
 
@@ -100,6 +101,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.state.Store(st)
+	s.metrics = newMetricsHandler(s)
 	s.handler = s.routes()
 	return s, nil
 }

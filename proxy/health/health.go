@@ -37,6 +37,9 @@ const (
 	StateDisabled State = "disabled"
 )
 
+// States lists every state, in the order of DESIGN.md section 10.
+var States = []State{StateHealthy, StateCooling, StateRateLimited, StateNeedsAttention, StateBudgetReached, StateDisabled}
+
 // rank orders states by how much they keep a provider out: a failure moves a
 // provider to a state of higher rank, or extends one of the same rank.
 func (s State) rank() int {
