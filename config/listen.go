@@ -28,21 +28,25 @@ func (e *ListenError) Error() string {
 // host (Parse), the --listen override (proxy.Server.Start) and a reload
 // under a running listener (proxy.Server.Reload).
 func (s Settings) CheckListen(addr string) error {
-	host := addr
-	if h, _, err := net.SplitHostPort(addr); err == nil {
-		host = h
-	}
-	if s.AuthKey != "" || isLoopback(host) {
+	if s.AuthKey != "" || IsLoopback(addr) {
 		return nil
 	}
 	return &ListenError{Addr: addr}
 }
 
-// isLoopback reports whether host only accepts connections from this machine.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
+// IsLoopback reports whether a host (HOST:PORT or a bare host, IPv6 in
+// brackets or not) names this machine only: a loopback address, "localhost",
+// or a name under .localhost (RFC 6761 section 6.3). It serves both the
+// listen rule and the proxy's Host check against DNS rebinding.
+func IsLoopback(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
 		return true
 	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
+	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }

@@ -60,7 +60,7 @@ func (s *Server) allowed(w http.ResponseWriter, r *http.Request) bool {
 			fmt.Sprintf("requests from the browser origin %q are refused (add it to settings.allowed_origins to allow it)", origin))
 		return false
 	}
-	if set.AuthKey == "" && !loopbackHost(r.Host) {
+	if set.AuthKey == "" && !config.IsLoopback(r.Host) {
 		anthropic.WriteError(w, http.StatusForbidden, anthropic.ErrPermission,
 			fmt.Sprintf("Host %q is not a loopback name; refused", r.Host))
 		return false
@@ -93,19 +93,6 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
-}
-
-func loopbackHost(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	host = strings.Trim(host, "[]")
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func clientKeyMatches(r *http.Request, key string) bool {
