@@ -46,6 +46,7 @@ Usage:
   ccbalancer check [--config F]                               validate the configuration
   ccbalancer status                                           show the running instance
   ccbalancer stop                                             stop the running instance
+  ccbalancer secret set|list|delete [NAME]                   keys in the OS keyring (auth_value: "keyring:NAME")
   ccbalancer service install|uninstall|start|stop|status [--user] [--config F]
   ccbalancer autostart enable|disable|status [--config F]     start the tray at login
   ccbalancer version
@@ -89,6 +90,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return statusCommand(args, stdout, stderr)
 	case "stop":
 		return stopCommand(args, stdout, stderr)
+	case "secret":
+		return secretCommand(args, os.Stdin, stdout, stderr)
 	case "service":
 		return serviceCommand(args, stdout, stderr)
 	case "autostart":
