@@ -47,7 +47,7 @@ Usage:
   ccbalancer status                                           show the running instance
   ccbalancer stop                                             stop the running instance
   ccbalancer secret set|list|delete [NAME]                   keys in the OS keyring (auth_value: "keyring:NAME")
-  ccbalancer service install|uninstall|start|stop|status [--user] [--config F]
+  ccbalancer service install|uninstall|start|stop|status [--user] [--config F] [--env-file F]
   ccbalancer autostart enable|disable|status [--config F]     start the tray at login
   ccbalancer version
 
