@@ -50,6 +50,9 @@ func (p *parser) secret(n *yaml.Node, field, owner string, enabled bool) Secret 
 	if s == Passthrough {
 		return Passthrough
 	}
+	if !strings.HasPrefix(s, KeyringPrefix) && !strings.Contains(s, "${") && p.plainLine == 0 {
+		p.plainLine = line(n)
+	}
 	v, _ := p.credential(n, field, owner, enabled, s)
 	return Secret(v)
 }
@@ -87,9 +90,6 @@ func (p *parser) credential(n *yaml.Node, field, owner string, enabled bool, s s
 	if bad {
 		p.errorf(n, field, "unterminated or invalid ${...} reference")
 		return "", false
-	}
-	if !strings.Contains(s, "${") && p.plainLine == 0 {
-		p.plainLine = line(n)
 	}
 	for _, name := range missing {
 		p.unresolved(n, field, owner, enabled, fmt.Sprintf("environment variable %s is not set", name))

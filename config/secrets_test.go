@@ -107,8 +107,9 @@ func TestKeyringReferences(t *testing.T) {
 }
 
 // TestKeyringKeyIsNotPlainText: a world-readable file that names keyring
-// entries holds no key, so it gets no chmod warning; one with a key gets a
-// warning that names chmod 600 and the keyring.
+// entries holds no key, so it gets no chmod warning (nor for plain header
+// values, which are not credentials); one with a key gets a warning that
+// names chmod 600 and the keyring.
 func TestKeyringKeyIsNotPlainText(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("file modes do not apply")
@@ -119,6 +120,7 @@ func TestKeyringKeyIsNotPlainText(t *testing.T) {
 		want  []string
 	}{
 		{"keyring:a", nil},
+		{"keyring:a\n    headers: {X-Title: ccbalancer}", nil},
 		{"sk-plain", []string{"%s:5: a credential is written in plain text in a world-readable file (mode 0644): run chmod 600 %s, " +
 			"or keep the key in the keyring (`ccbalancer secret set NAME`, then auth_value: \"keyring:NAME\") or in ${ENV_VAR}"}},
 	} {
