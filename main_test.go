@@ -65,3 +65,15 @@ func TestCommandLine(t *testing.T) {
 		t.Fatalf("check of the example without its keys = %d: %s", code, errb.String())
 	}
 }
+
+// TestVersionString: the values packaging/build.sh sets with -ldflags win
+// over the VCS stamp.
+func TestVersionString(t *testing.T) {
+	v, c, d := version, commit, date
+	t.Cleanup(func() { version, commit, date = v, c, d })
+	version, commit, date = "1.2.3", "0123abc", "2026-11-30T12:00:00Z"
+	got := versionString()
+	if !strings.HasPrefix(got, "ccbalancer 1.2.3 (commit 0123abc, built 2026-11-30T12:00:00Z, go") {
+		t.Errorf("versionString = %q", got)
+	}
+}
