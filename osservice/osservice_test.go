@@ -59,7 +59,6 @@ RestartSec=5
 TimeoutStopSec=15
 NoNewPrivileges=true
 ProtectSystem=full
-PrivateTmp=true
 
 [Install]
 WantedBy=multi-user.target

@@ -44,7 +44,7 @@ func SystemdUnit(exe string, args []string, user bool, envFile string) string {
 	b.WriteString("TimeoutStopSec=15\n")
 	b.WriteString("NoNewPrivileges=true\n")
 	if !user {
-		b.WriteString("ProtectSystem=full\nPrivateTmp=true\n")
+		b.WriteString("ProtectSystem=full\n")
 	}
 	b.WriteString("\n[Install]\n")
 	b.WriteString("WantedBy=" + wanted + "\n")

@@ -20,7 +20,7 @@ import (
 // runs where /run/systemd/system exists, which the namespace provides), and
 // runs the real ccbalancer binary under it: Type=notify start-up, keys from
 // the environment file, the failure report with the service's own log
-// lines, rollback, and uninstall leaving nothing.
+// lines, rollback, and uninstall leaving nothing; then the system unit's text.
 func TestUnitUnderRealSystemd(t *testing.T) {
 	if !inMountNamespace(t) {
 		return
@@ -102,6 +102,53 @@ func TestUnitUnderRealSystemd(t *testing.T) {
 		}
 	}
 	expectStatus(t, "the user service ccbalancer is not installed")
+
+	bootSystemUnit(t, exe, cfg, port)
+}
+
+// bootSystemUnit starts the system unit's text under the user manager (a
+// system manager cannot run in a test): Type=notify, the keys from
+// EnvironmentFile=, and the log in the directory LogsDirectory= makes.
+func bootSystemUnit(t *testing.T, exe, cfg string, port int) {
+	t.Helper()
+	env := filepath.Join(t.TempDir(), "ccbalancer.env")
+	data, _ := RenderEnvFile(map[string]string{"CCB_TEST_KEY": "k"})
+	os.WriteFile(env, data, 0o600)
+	unit := "/root/.config/systemd/user/ccbalancer-system.service"
+	os.MkdirAll(filepath.Dir(unit), 0o755)
+	if err := os.WriteFile(unit, []byte(SystemdUnit(exe, []string{"serve", "--config", cfg}, false, env)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	systemctl := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("systemctl", append([]string{"--user"}, args...)...).CombinedOutput(); err != nil {
+			status, _ := exec.Command("systemctl", "--user", "status", "ccbalancer-system.service").CombinedOutput()
+			log, _ := os.ReadFile("/root/.config/log/ccbalancer/logs.jsonl")
+			t.Fatalf("systemctl --user %s: %v\n%s\n%s\n%s", strings.Join(args, " "), err, out, status, log)
+		}
+	}
+	systemctl("daemon-reload")
+	systemctl("start", "ccbalancer-system.service")
+	answers(t, port)
+	// Where LogsDirectory= is depends on the systemd version: ask the process.
+	pid, _ := exec.Command("systemctl", "--user", "show", "-p", "MainPID", "--value", "ccbalancer-system.service").Output()
+	environ, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/environ")
+	if err != nil {
+		t.Fatalf("reading the service's environment: %v", err)
+	}
+	var logs string
+	for _, kv := range strings.Split(string(environ), "\x00") {
+		if v, ok := strings.CutPrefix(kv, "LOGS_DIRECTORY="); ok {
+			logs = v
+		}
+	}
+	log, err := os.ReadFile(filepath.Join(logs, "logs.jsonl"))
+	if logs == "" || err != nil || !strings.Contains(string(log), "listening") {
+		t.Errorf("no log in the LogsDirectory= directory %q: %v\n%s", logs, err, log)
+	}
+	systemctl("stop", "ccbalancer-system.service")
+	os.Remove(unit)
+	systemctl("daemon-reload")
 }
 
 func expectStatus(t *testing.T, want string) {
