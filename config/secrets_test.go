@@ -32,7 +32,7 @@ func (k *fakeKeyring) get(name string) (string, error) {
 	if v, ok := k.values[name]; ok {
 		return v, nil
 	}
-	return "", fmt.Errorf("reading keyring entry %q: %w", name, keyring.ErrNotFound)
+	return "", keyring.ErrNotFound
 }
 
 // routes is a model_routes section for files whose provider is named A.

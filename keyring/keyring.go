@@ -54,9 +54,10 @@ func CheckName(name string) error {
 	return nil
 }
 
-// Get returns the key stored as name. The error wraps ErrNotFound when there
-// is no such entry; any other error means the store itself could not be used
-// (no Secret Service running, a keyring left locked).
+// Get returns the key stored as name. The error is ErrNotFound when there is
+// no such entry; any other error says why the store itself could not be
+// used (no Secret Service running, a keyring left locked). It does not
+// repeat the name, which the caller's message holds.
 func Get(name string) (string, error) {
 	if err := CheckName(name); err != nil {
 		return "", err
@@ -64,7 +65,7 @@ func Get(name string) (string, error) {
 	var v string
 	err := call(func() (err error) { v, err = gokeyring.Get(Service, name); return err })
 	if err != nil {
-		return "", fmt.Errorf("reading keyring entry %q: %w", name, err)
+		return "", err
 	}
 	return v, nil
 }
@@ -135,7 +136,7 @@ func List() ([]Entry, error) {
 		case errors.Is(err, ErrNotFound):
 			out = append(out, Entry{Name: n})
 		default:
-			return nil, err
+			return nil, fmt.Errorf("reading keyring entry %q: %w", n, err)
 		}
 	}
 	return out, nil
