@@ -13,8 +13,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -28,9 +26,6 @@ import (
 	"github.com/ccbalancer/ccbalancer/supervisor"
 	"github.com/ccbalancer/ccbalancer/tray"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 //go:embed providers.example.yaml
 var exampleConfig []byte
@@ -46,7 +41,8 @@ Usage:
   ccbalancer check [--config F]                               validate the configuration
   ccbalancer status                                           show the running instance
   ccbalancer stop                                             stop the running instance
-  ccbalancer service install|uninstall|start|stop|status [--user] [--config F]
+  ccbalancer secret set|list|delete [NAME]                   keys in the OS keyring (auth_value: "keyring:NAME")
+  ccbalancer service install|uninstall|start|stop|status [--user] [--config F] [--env-file F]
   ccbalancer autostart enable|disable|status [--config F]     start the tray at login
   ccbalancer version
 
@@ -55,6 +51,7 @@ the user config directory (ccbalancer/providers.yaml). Exit codes: 0 ok, 1 error
 `
 
 func main() {
+	attachConsole()
 	if path := os.Getenv("CCBALANCER_CPUPROFILE"); path != "" {
 		if stop := startProfile(path); stop != nil {
 			defer stop()
@@ -89,6 +86,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return statusCommand(args, stdout, stderr)
 	case "stop":
 		return stopCommand(args, stdout, stderr)
+	case "secret":
+		return secretCommand(args, os.Stdin, stdout, stderr)
 	case "service":
 		return serviceCommand(args, stdout, stderr)
 	case "autostart":
@@ -389,18 +388,6 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	banner(stdout, cfg, cfg.Settings.Listen(), cfg.Settings.LogFile)
 	return 0
-}
-
-func versionString() string {
-	commit := "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				commit = s.Value
-			}
-		}
-	}
-	return fmt.Sprintf("ccbalancer %s (commit %s, %s, %s/%s)", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // startProfile writes a CPU profile to path until the returned function runs

@@ -9,14 +9,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync/atomic"
 
 	"github.com/ccbalancer/ccbalancer/autostart"
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/logging"
-	"github.com/ccbalancer/ccbalancer/osservice"
 	"github.com/ccbalancer/ccbalancer/supervisor"
 	"github.com/ccbalancer/ccbalancer/tray"
 )
@@ -218,53 +216,4 @@ func autostartCommand(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	return 0
-}
-
-// serviceCommand implements `ccbalancer service install|uninstall|start|stop|status [--user] [--config F]`.
-func serviceCommand(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("service", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	user := fs.Bool("user", false, "a per-user service (systemd --user, a LaunchAgent) instead of a system one")
-	configPath := fs.String("config", "", "config file the service serves (install only; default: the one found now)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ccbalancer service install|uninstall|start|stop|status [--user] [--config FILE]")
-		fs.PrintDefaults()
-	}
-	action, err := splitAction(fs, args)
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stderr, "service:", err)
-			fs.Usage()
-		}
-		return 2
-	}
-	if !slices.Contains(osservice.Actions, action) {
-		fmt.Fprintf(stderr, "service: unknown action %q\n", action)
-		fs.Usage()
-		return 2
-	}
-	opts := osservice.Options{User: *user}
-	if action == "install" {
-		// The service starts elsewhere (another working directory, maybe
-		// another user): pin the file found now by its absolute path.
-		path, _, err := config.Discover(*configPath)
-		if err != nil {
-			fmt.Fprintf(stderr, "service: %v\nrun `ccbalancer init` first, or pass --config\n", err)
-			return 1
-		}
-		opts.ConfigPath = path
-	}
-	msg, err := osservice.Control(action, opts)
-	if err != nil {
-		fmt.Fprintln(stderr, "service:", err)
-		return 1
-	}
-	fmt.Fprintln(stdout, msg)
-	return 0
-}
-
-// serveManaged runs run(ctx) under the OS service manager when started by one (Windows SCM), else runs it with
-// ctx cancelled on SIGINT/SIGTERM. Returns run's error.
-func serveManaged(logger *slog.Logger, run func(ctx context.Context) error) error {
-	return osservice.Run(logger, run)
 }

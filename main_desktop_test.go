@@ -89,67 +89,6 @@ func TestPinnedConfigArgs(t *testing.T) {
 	}
 }
 
-// TestServiceCommand installs and removes a user service with a fake
-// systemctl that records its calls.
-func TestServiceCommand(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("systemd user services exist on Linux only")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "bin")
-	os.MkdirAll(bin, 0o755)
-	log := filepath.Join(dir, "systemctl.log")
-	script := "#!/bin/sh\necho \"$*\" >> " + log + "\nexit 0\n"
-	if err := os.WriteFile(filepath.Join(bin, "systemctl"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	t.Setenv("HOME", dir)
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
-	t.Setenv("CCBALANCER_CONFIG", "")
-	t.Chdir(dir)
-	cfg := filepath.Join(dir, "p.yaml")
-	os.WriteFile(cfg, []byte("providers: []\n"), 0o600)
-	unit := filepath.Join(dir, ".config", "systemd", "user", "ccbalancer.service")
-
-	steps := []struct {
-		args     []string
-		code     int
-		out, err string
-	}{
-		{[]string{"install", "--user", "--config", filepath.Join(dir, "none.yaml")}, 1, "", "ccbalancer init"},
-		{[]string{"install", "--user", "--config", "p.yaml"}, 0, "installed the user service ccbalancer (linux-systemd), serving " + cfg, ""},
-		{[]string{"--user", "uninstall"}, 0, "uninstalled the user service ccbalancer", ""},
-		{[]string{"explode"}, 2, "", `unknown action "explode"`},
-		{nil, 2, "", "missing action"},
-		{[]string{"install", "--bogus"}, 2, "", "flag provided but not defined"},
-	}
-	for i, s := range steps {
-		var out, errb bytes.Buffer
-		code := serviceCommand(s.args, &out, &errb)
-		if code != s.code || !strings.Contains(out.String(), s.out) || !strings.Contains(errb.String(), s.err) {
-			t.Fatalf("step %d service %q = %d\nstdout: %s\nstderr: %s\nwant %d, %q, %q", i, s.args, code, out.String(), errb.String(), s.code, s.out, s.err)
-		}
-		if i == 1 {
-			b, err := os.ReadFile(unit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !strings.Contains(string(b), " serve --config "+cfg+"\n") || !strings.Contains(string(b), "WantedBy=default.target") {
-				t.Errorf("unit:\n%s", b)
-			}
-		}
-	}
-	if _, err := os.Stat(unit); !os.IsNotExist(err) {
-		t.Errorf("unit still there after uninstall: %v", err)
-	}
-	b, _ := os.ReadFile(log)
-	want := "enable --user ccbalancer.service\ndaemon-reload --user\ndisable --user ccbalancer.service\ndaemon-reload --user\n"
-	if string(b) != want {
-		t.Errorf("systemctl calls:\n%s\nwant:\n%s", b, want)
-	}
-}
-
 func TestTemporaryBuild(t *testing.T) {
 	tests := []struct {
 		exe  string

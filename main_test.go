@@ -58,13 +58,24 @@ func TestCommandLine(t *testing.T) {
 	if !bytes.Equal(b, exampleConfig) {
 		t.Error("init did not write the example configuration")
 	}
+	// Without a keyring its first key cannot be read, and check says so
+	// (TestSecretCommand checks it with the keys stored).
 	var out, errb bytes.Buffer
-	t.Setenv("ANTHROPIC_API_KEY", "x")
 	t.Setenv("OPENROUTER_API_KEY", "y")
-	if code := run([]string{"check", "--config", written}, &out, &errb); code != 0 {
-		t.Fatalf("the example does not check: %s", errb.String())
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(dir, "no-bus"))
+	if code := run([]string{"check", "--config", written}, &out, &errb); code != 1 || !strings.Contains(errb.String(), `keyring entry "anthropic" cannot be read`) {
+		t.Fatalf("check of the example without its keys = %d: %s", code, errb.String())
 	}
-	if strings.Contains(out.String()+errb.String(), "sk-") {
-		t.Error("check printed a key")
+}
+
+// TestVersionString: the values packaging/build.sh sets with -ldflags win
+// over the VCS stamp.
+func TestVersionString(t *testing.T) {
+	v, c, d := version, commit, date
+	t.Cleanup(func() { version, commit, date = v, c, d })
+	version, commit, date = "1.2.3", "0123abc", "2026-11-30T12:00:00Z"
+	got := versionString()
+	if !strings.HasPrefix(got, "ccbalancer 1.2.3 (commit 0123abc, built 2026-11-30T12:00:00Z, go") {
+		t.Errorf("versionString = %q", got)
 	}
 }

@@ -21,7 +21,7 @@ func expand(s string, lookupEnv func(string) (string, bool)) (out string, missin
 			return "", missing, true
 		}
 		name := s[i+2 : i+2+j]
-		if !validEnvName(name) {
+		if !ValidEnvName(name) {
 			return "", missing, true
 		}
 		b.WriteString(s[:i])
@@ -34,8 +34,9 @@ func expand(s string, lookupEnv func(string) (string, bool)) (out string, missin
 	}
 }
 
-// validEnvName reports whether name is a usable environment variable name.
-func validEnvName(name string) bool {
+// ValidEnvName reports whether name is a usable environment variable name:
+// ASCII letters, digits and '_', not starting with a digit.
+func ValidEnvName(name string) bool {
 	if name == "" {
 		return false
 	}

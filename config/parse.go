@@ -18,16 +18,18 @@ import (
 // parser walks one file's YAML tree, collecting every problem instead of
 // stopping at the first.
 type parser struct {
-	file      string
-	lookupEnv func(string) (string, bool)
-	errs      []Error
-	warns     []warning
+	file  string
+	src   Sources
+	errs  []Error
+	warns []warning
 	// reported holds the legacy keys already reported as ignored, so a key
 	// repeated in every provider is reported once.
 	reported map[string]bool
 	// plainLine is the line of the first credential written in plain text
-	// (neither ${ENV} nor passthrough), 0 if none.
+	// (no ${ENV}, keyring: or passthrough), 0 if none.
 	plainLine int
+	// keyring holds the keyring entries read so far, by name.
+	keyring map[string]keyringResult
 }
 
 // warning is one non-fatal finding, kept with its line for sorting.
@@ -69,20 +71,29 @@ func (p *parser) ignored(n *yaml.Node, key, field string) {
 var yamlLine = regexp.MustCompile(`line (\d+)`)
 
 // Parse decodes and validates a providers.yaml. path is used in messages only;
-// lookupEnv resolves ${VAR} references in credentials. Every problem found is
-// returned together as *Errors; non-fatal findings go to Config.Warnings.
+// lookupEnv resolves ${VAR} references in credentials, and no keyring is
+// read. Every problem found is returned together as *Errors; non-fatal
+// findings go to Config.Warnings.
 func Parse(path string, data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
-	cfg, _, err := parse(path, data, lookupEnv)
+	return ParseWith(path, data, Sources{Env: lookupEnv})
+}
+
+// ParseWith is Parse with credentials' references read from src.
+func ParseWith(path string, data []byte, src Sources) (*Config, error) {
+	cfg, _, err := parse(path, data, src)
 	return cfg, err
 }
 
-// parse is Parse that also returns the line of the first plain-text credential
-// (0 if none), which Load needs for its file-permission warning.
-func parse(path string, data []byte, lookupEnv func(string) (string, bool)) (*Config, int, error) {
-	if lookupEnv == nil {
-		lookupEnv = func(string) (string, bool) { return "", false }
+// parse is ParseWith that also returns the line of the first plain-text
+// credential (0 if none), which Load needs for its file-permission warning.
+func parse(path string, data []byte, src Sources) (*Config, int, error) {
+	if src.Env == nil {
+		src.Env = func(string) (string, bool) { return "", false }
 	}
-	p := &parser{file: path, lookupEnv: lookupEnv, reported: map[string]bool{}}
+	if src.Keyring == nil {
+		src.Keyring = func(string) (string, error) { return "", errNoKeyring }
+	}
+	p := &parser{file: path, src: src, reported: map[string]bool{}, keyring: map[string]keyringResult{}}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
@@ -168,22 +179,29 @@ func (p *parser) document(doc *yaml.Node) *Config {
 	return cfg
 }
 
-// Load reads and parses the file at path with the process environment. A
-// file that others may read and that holds a credential in plain text gets a
-// warning: such a key is one `cat` away from any user of the machine.
+// Load reads and parses the file at path with ProcessSources: this process's
+// environment and the user's keyring. A file that others may read and that
+// holds a credential in plain text gets a warning: such a key is one `cat`
+// away from any user of the machine.
 func Load(path string) (*Config, error) {
+	return LoadWith(path, ProcessSources())
+}
+
+// LoadWith is Load with credentials' references read from src.
+func LoadWith(path string, src Sources) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config %s: %w", path, err)
 	}
-	cfg, plainLine, err := parse(path, data, os.LookupEnv)
+	cfg, plainLine, err := parse(path, data, src)
 	if err != nil {
 		return nil, err
 	}
 	if plainLine > 0 && runtime.GOOS != "windows" {
 		if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o004 != 0 {
 			cfg.Warnings = append(cfg.Warnings, fmt.Sprintf(
-				"%s:%d: a credential is written in plain text in a world-readable file (mode %#o): run chmod 600 %s or use ${ENV_VAR}",
+				"%s:%d: a credential is written in plain text in a world-readable file (mode %#o): run chmod 600 %s, "+
+					"or keep the key in the keyring (`ccbalancer secret set NAME`, then auth_value: \"keyring:NAME\") or in ${ENV_VAR}",
 				path, plainLine, st.Mode().Perm(), path))
 		}
 	}

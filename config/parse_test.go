@@ -312,8 +312,11 @@ func TestExampleFileParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := func(name string) (string, bool) { return "value-of-" + name, true }
-	cfg, err := Parse("providers.example.yaml", data, all)
+	all := Sources{
+		Env:     func(name string) (string, bool) { return "value-of-" + name, true },
+		Keyring: func(name string) (string, error) { return "keyring-value-of-" + name, nil },
+	}
+	cfg, err := ParseWith("providers.example.yaml", data, all)
 	if err != nil {
 		t.Fatalf("the example does not parse:\n%v", err)
 	}
@@ -337,14 +340,18 @@ func TestExampleFileParses(t *testing.T) {
 	if diff := cmp.Diff([]string{"*opus*", "*sonnet*", "*haiku*"}, patterns); diff != "" {
 		t.Errorf("routes (-want +got):\n%s", diff)
 	}
-	if got := cfg.Providers[0].AuthValue.Reveal(); got != "value-of-ANTHROPIC_API_KEY" {
+	if got := cfg.Providers[0].AuthValue.Reveal(); got != "keyring-value-of-anthropic" {
+		t.Errorf("auth_value not read from the keyring: %q", got)
+	}
+	if got := cfg.Providers[2].AuthValue.Reveal(); got != "value-of-OPENROUTER_API_KEY" {
 		t.Errorf("auth_value not expanded from the environment: %q", got)
 	}
-	// Without the environment the enabled providers' keys are missing.
-	_, err = Parse("providers.example.yaml", data, env(nil))
+	// With an empty keyring and environment the enabled providers' keys are
+	// missing, and the messages say how to provide them.
+	_, err = ParseWith("providers.example.yaml", data, Sources{Keyring: (&fakeKeyring{}).get})
 	want := []string{
-		`providers.example.yaml:21: providers[0].auth_value: provider "Anthropic": environment variable ANTHROPIC_API_KEY is not set`,
-		`providers.example.yaml:39: providers[2].auth_value: provider "OpenRouter": environment variable OPENROUTER_API_KEY is not set`,
+		"providers.example.yaml:27: providers[0].auth_value: provider \"Anthropic\": keyring entry \"anthropic\" is not stored: store it with `ccbalancer secret set anthropic`",
+		`providers.example.yaml:46: providers[2].auth_value: provider "OpenRouter": environment variable OPENROUTER_API_KEY is not set`,
 	}
 	if diff := cmp.Diff(want, errLines(t, err)); diff != "" {
 		t.Errorf("errors without environment (-want +got):\n%s", diff)

@@ -253,45 +253,8 @@ func checkProxyURL(s string) string {
 	return ""
 }
 
-// secret reads a credential and expands ${ENV} references. A missing
-// variable is an error for an enabled provider and a warning for a disabled
-// one, which must not stop the rest of the file from loading.
-func (p *parser) secret(n *yaml.Node, field, owner string, enabled bool) Secret {
-	s, ok := p.str(n, field)
-	if !ok || s == "" {
-		return ""
-	}
-	if s == Passthrough {
-		return Passthrough
-	}
-	v, missing, bad := expand(s, p.lookupEnv)
-	if bad {
-		p.errorf(n, field, "unterminated or invalid ${...} reference")
-		return ""
-	}
-	if !strings.Contains(s, "${") && p.plainLine == 0 {
-		p.plainLine = line(n)
-	}
-	for _, name := range missing {
-		if enabled {
-			p.errorf(n, field, "%senvironment variable %s is not set", ownerPrefix(owner), name)
-		} else {
-			p.warnf(n, field, "%senvironment variable %s is not set (the provider is disabled)", ownerPrefix(owner), name)
-		}
-	}
-	return Secret(v)
-}
-
-// ownerPrefix names the provider a secret belongs to at the start of a
-// message, so that the message alone says which one to fix.
-func ownerPrefix(owner string) string {
-	if owner == "" {
-		return ""
-	}
-	return fmt.Sprintf("provider %q: ", owner)
-}
-
-// headers reads a provider's extra upstream headers. Values may use ${ENV}.
+// headers reads a provider's extra upstream headers. Values may use ${ENV}
+// or be read from the keyring, like credentials.
 func (p *parser) headers(n *yaml.Node, field, owner string, enabled bool) map[string]string {
 	kvs, ok := p.mapping(n, field)
 	if !ok || len(kvs) == 0 {
@@ -317,18 +280,7 @@ func (p *parser) headers(n *yaml.Node, field, owner string, enabled bool) map[st
 			p.errorf(kv.value, f, "a header value must be a single line")
 			continue
 		}
-		v, missing, bad := expand(s, p.lookupEnv)
-		if bad {
-			p.errorf(kv.value, f, "unterminated or invalid ${...} reference")
-			continue
-		}
-		for _, name := range missing {
-			if enabled {
-				p.errorf(kv.value, f, "%senvironment variable %s is not set", ownerPrefix(owner), name)
-			} else {
-				p.warnf(kv.value, f, "%senvironment variable %s is not set (the provider is disabled)", ownerPrefix(owner), name)
-			}
-		}
+		v, _ := p.credential(kv.value, f, owner, enabled, s)
 		out[http.CanonicalHeaderKey(kv.key)] = v
 	}
 	return out

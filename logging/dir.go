@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 )
 
 // appName names the per-user directory.
@@ -17,7 +18,10 @@ const defaultFileName = "logs.jsonl"
 // DefaultDir returns the per-user directory for ccbalancer's logs and state:
 // $XDG_STATE_HOME/ccbalancer (default ~/.local/state/ccbalancer) on Linux and
 // other Unix systems, ~/Library/Logs/ccbalancer on macOS and
-// %LocalAppData%\ccbalancer\logs on Windows. It does not create the directory.
+// %LocalAppData%\ccbalancer\logs on Windows. A systemd service with
+// LogsDirectory= (which has no home directory when it is a system service)
+// logs to the directory systemd made for it, named by $LOGS_DIRECTORY (the
+// first of its colon-separated paths). It does not create the directory.
 func DefaultDir() (string, error) {
 	return defaultDir(runtime.GOOS, os.Getenv, os.UserHomeDir)
 }
@@ -25,6 +29,9 @@ func DefaultDir() (string, error) {
 // defaultDir is DefaultDir with the platform and environment passed in, so
 // every platform's rule can be tested on any of them.
 func defaultDir(goos string, getenv func(string) string, home func() (string, error)) (string, error) {
+	if dir, _, _ := strings.Cut(getenv("LOGS_DIRECTORY"), ":"); goos != "windows" && filepath.IsAbs(dir) {
+		return dir, nil
+	}
 	switch goos {
 	case "windows":
 		if dir := getenv("LocalAppData"); dir != "" {

@@ -1,18 +1,19 @@
 // Package osservice installs and controls ccbalancer as an operating-system
-// service (systemd, launchd, the Windows service manager) through
-// kardianos/service. The service runs `ccbalancer serve --config <file>`: the
-// proxy without a tray, since a service has no desktop to show one on.
+// service. The service runs `ccbalancer serve --config <file>`: the proxy
+// without a tray, since a service has no desktop to show one on.
+//
+// On Linux the service is a systemd unit handled here directly (systemctl's
+// own messages are reported, a failed install is rolled back, the status
+// says why a unit failed). Elsewhere (launchd, the Windows service manager)
+// kardianos/service does the work.
 package osservice
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-
-	"github.com/kardianos/service"
+	"strings"
 )
 
 // Name is the service's name (unit name, launchd label suffix, Windows service name).
@@ -28,15 +29,85 @@ type Options struct {
 	// ConfigPath is the absolute path of the config file the service serves.
 	// Only install needs it.
 	ConfigPath string
+	// Env holds the environment variables the service's keys come from.
+	// install writes them to the service's environment file (mode 0600),
+	// which the unit names in EnvironmentFile=. Empty writes no file.
+	Env map[string]string
+	// EnvFile, if set, is the user's own environment file for the unit's
+	// EnvironmentFile=, used instead of writing one (install --env-file).
+	EnvFile string
 }
 
 // Actions lists the actions Control accepts.
 var Actions = []string{"install", "uninstall", "start", "stop", "status"}
 
-// Control performs action on the service and returns a one-line report for
-// the user.
+// State is what the service manager says of the service.
+type State string
+
+// States of an installed service.
+const (
+	NotInstalled State = "not installed"
+	Running      State = "running"
+	Stopped      State = "stopped"
+	Starting     State = "starting"
+	Failed       State = "failed"
+)
+
+// Status is a service's state, with the reason and the last lines of its
+// log when it failed.
+type Status struct {
+	State State
+	// Reason says why it failed, as the service manager reports it.
+	Reason string
+	// Log holds the last lines the service logged, oldest first, when it failed.
+	Log []string
+	// Unit is the file that defines the service ("" when not installed).
+	Unit string
+}
+
+// String completes "the service ...": "is running (/etc/systemd/system/ccbalancer.service)",
+// or "failed: exit-code, exit status 1 (...)" followed by the log lines, indented.
+func (s Status) String() string {
+	var b strings.Builder
+	if s.State != Failed {
+		b.WriteString("is ")
+	}
+	b.WriteString(string(s.State))
+	if s.Reason != "" {
+		b.WriteString(": " + s.Reason)
+	}
+	if s.Unit != "" {
+		b.WriteString(" (" + s.Unit + ")")
+	}
+	if len(s.Log) > 0 {
+		b.WriteString("\nlast lines of its log:")
+		for _, l := range s.Log {
+			b.WriteString("\n  " + l)
+		}
+	}
+	return b.String()
+}
+
+// manager is one service manager: systemd, or kardianos/service's choice.
+type manager interface {
+	// install writes the service, enables and starts it, and checks that it
+	// runs; on any failure it removes what it wrote. It returns what was
+	// installed, one item per line.
+	install(exe string, args []string, opts Options) (string, error)
+	// uninstall stops the service and removes everything install created;
+	// it returns what was removed, one item per line.
+	uninstall() (string, error)
+	// start starts the service and checks that it runs.
+	start() error
+	stop() error
+	status() (Status, error)
+	// platform names the service manager, e.g. "systemd".
+	platform() string
+}
+
+// Control performs action on the service and returns a report for the user.
 func Control(action string, opts Options) (string, error) {
-	svc, err := newService(opts, nil)
+	m, err := newManager(opts)
 	if err != nil {
 		return "", err
 	}
@@ -46,131 +117,81 @@ func Control(action string, opts Options) (string, error) {
 	}
 	switch action {
 	case "install":
-		if err := svc.Install(); err != nil {
-			return "", fmt.Errorf("installing the %s %s (%s): %w", kind, Name, svc.Platform(), err)
+		exe, args, err := command(opts)
+		if err != nil {
+			return "", err
 		}
-		return fmt.Sprintf("installed the %s %s (%s), serving %s", kind, Name, svc.Platform(), opts.ConfigPath), nil
+		what, err := m.install(exe, args, opts)
+		if err != nil {
+			return "", fmt.Errorf("installing the %s %s (%s): %w", kind, Name, m.platform(), err)
+		}
+		return fmt.Sprintf("installed and started the %s %s (%s), serving %s\n%s", kind, Name, m.platform(), opts.ConfigPath, what), nil
 	case "uninstall":
-		if err := svc.Uninstall(); err != nil {
-			return "", fmt.Errorf("uninstalling the %s %s (%s): %w", kind, Name, svc.Platform(), err)
+		what, err := m.uninstall()
+		if err != nil {
+			return "", fmt.Errorf("uninstalling the %s %s (%s): %w", kind, Name, m.platform(), err)
 		}
-		return fmt.Sprintf("uninstalled the %s %s", kind, Name), nil
+		if what == "" {
+			return fmt.Sprintf("the %s %s is not installed: nothing to remove", kind, Name), nil
+		}
+		return fmt.Sprintf("uninstalled the %s %s; removed:\n%s", kind, Name, what), nil
 	case "start":
-		if err := svc.Start(); err != nil {
+		if err := m.start(); err != nil {
 			return "", fmt.Errorf("starting the %s %s: %w", kind, Name, err)
 		}
 		return fmt.Sprintf("started the %s %s", kind, Name), nil
 	case "stop":
-		if err := svc.Stop(); err != nil {
+		if err := m.stop(); err != nil {
 			return "", fmt.Errorf("stopping the %s %s: %w", kind, Name, err)
 		}
 		return fmt.Sprintf("stopped the %s %s", kind, Name), nil
 	case "status":
-		st, err := svc.Status()
-		switch {
-		case errors.Is(err, service.ErrNotInstalled):
-			return fmt.Sprintf("the %s %s is not installed", kind, Name), nil
-		case err != nil:
+		st, err := m.status()
+		if err != nil {
 			return "", fmt.Errorf("reading the status of the %s %s: %w", kind, Name, err)
-		case st == service.StatusRunning:
-			return fmt.Sprintf("the %s %s is running", kind, Name), nil
-		case st == service.StatusStopped:
-			return fmt.Sprintf("the %s %s is installed and stopped", kind, Name), nil
-		default:
-			return fmt.Sprintf("the %s %s is in an unknown state", kind, Name), nil
 		}
+		return fmt.Sprintf("the %s %s %s", kind, Name, st), nil
 	default:
 		return "", fmt.Errorf("unknown service action %q (want one of %v)", action, Actions)
 	}
 }
 
-// config builds the kardianos configuration for opts.
-func config(opts Options) (*service.Config, error) {
+// newManager picks the service manager for this platform.
+func newManager(opts Options) (manager, error) {
+	switch {
+	case opts.User && runtime.GOOS == "windows":
+		return nil, fmt.Errorf("per-user services do not exist on Windows: use `ccbalancer autostart enable` to start at login")
+	case runtime.GOOS == "linux":
+		return newSystemd(opts.User)
+	default:
+		return newKardianos(opts)
+	}
+}
+
+// command returns the executable and arguments the service runs.
+func command(opts Options) (string, []string, error) {
 	exe := opts.Executable
 	if exe == "" {
 		var err error
 		if exe, err = os.Executable(); err != nil {
-			return nil, fmt.Errorf("finding the ccbalancer executable: %w", err)
+			return "", nil, fmt.Errorf("finding the ccbalancer executable: %w", err)
 		}
 		if resolved, err := filepath.EvalSymlinks(exe); err == nil {
 			exe = resolved
 		}
 	}
 	if !filepath.IsAbs(exe) {
-		return nil, fmt.Errorf("service executable %q is not an absolute path", exe)
+		return "", nil, fmt.Errorf("service executable %q is not an absolute path", exe)
 	}
 	args := []string{"serve"}
 	if opts.ConfigPath != "" {
 		if !filepath.IsAbs(opts.ConfigPath) {
-			return nil, fmt.Errorf("service config path %q is not absolute", opts.ConfigPath)
+			return "", nil, fmt.Errorf("service config path %q is not absolute", opts.ConfigPath)
 		}
 		args = append(args, "--config", opts.ConfigPath)
 	}
-	unit := SystemdUnit(exe, args, opts.User)
-	if !templateSafe(unit) {
-		return nil, fmt.Errorf("service paths must not contain \"{{\": %q, %q", exe, opts.ConfigPath)
+	if opts.EnvFile != "" && !filepath.IsAbs(opts.EnvFile) {
+		return "", nil, fmt.Errorf("service environment file %q is not an absolute path", opts.EnvFile)
 	}
-	c := &service.Config{
-		Name:        Name,
-		DisplayName: "ccbalancer",
-		Description: "Local proxy that balances Claude Code across providers",
-		Executable:  exe,
-		Arguments:   args,
-		Option: service.KeyValue{
-			"UserService": opts.User,
-			// The library's own unit says WantedBy=multi-user.target, which a
-			// user manager never reaches: a user unit would never start at login.
-			"SystemdScript": unit,
-			// launchd: start at load and restart after a crash.
-			"RunAtLoad": true,
-			"KeepAlive": true,
-			// Windows: restart after a crash, start at boot.
-			"OnFailure":        "restart",
-			"StartType":        "automatic",
-			"DelayedAutoStart": true,
-		},
-	}
-	return c, nil
+	return exe, args, nil
 }
-
-// newService returns the service for opts. Per-user services on Linux use
-// systemd directly: the library would pick SysV wherever systemd is not
-// PID 1 (containers, WSL), and SysV has no user services.
-func newService(opts Options, prog service.Interface) (service.Service, error) {
-	if prog == nil {
-		prog = noProgram{}
-	}
-	c, err := config(opts)
-	if err != nil {
-		return nil, err
-	}
-	if opts.User && runtime.GOOS == "windows" {
-		return nil, errors.New("per-user services do not exist on Windows: use `ccbalancer autostart enable` to start at login")
-	}
-	if opts.User && runtime.GOOS == "linux" {
-		if _, err := exec.LookPath("systemctl"); err != nil {
-			return nil, fmt.Errorf("user services need systemd: %w", err)
-		}
-		for _, sys := range service.AvailableSystems() {
-			if sys.String() == "linux-systemd" {
-				svc, err := sys.New(prog, c)
-				if err != nil {
-					return nil, fmt.Errorf("setting up the systemd user service: %w", err)
-				}
-				return svc, nil
-			}
-		}
-		return nil, errors.New("this build knows no systemd service manager")
-	}
-	svc, err := service.New(prog, c)
-	if err != nil {
-		return nil, fmt.Errorf("setting up the %s service: %w", service.ChosenSystem(), err)
-	}
-	return svc, nil
-}
-
-// noProgram stands in for the program when only controlling the service.
-type noProgram struct{}
-
-func (noProgram) Start(service.Service) error { return nil }
-func (noProgram) Stop(service.Service) error  { return nil }

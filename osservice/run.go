@@ -17,16 +17,20 @@ import (
 // for run to return; the proxy's own grace period is shorter.
 const stopTimeout = 20 * time.Second
 
-// Run runs run(ctx) and returns its error. Started by the Windows service
-// manager, ctx ends when the manager stops the service. Everywhere else
-// (a terminal, systemd, launchd, which all signal) ctx ends on SIGINT or
-// SIGTERM.
+// Run runs run(ctx) and returns its error; call it once the proxy listens.
+// Started by the Windows service manager, ctx ends when the manager stops the
+// service. Everywhere else (a terminal, systemd, launchd, which all signal)
+// ctx ends on SIGINT or SIGTERM; under systemd, Run first tells it that the
+// service is ready.
 func Run(logger *slog.Logger, run func(ctx context.Context) error) error {
 	if runtime.GOOS == "windows" && !service.Interactive() {
 		return runManaged(logger, run)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The proxy listens by now: a Type=notify unit's `systemctl start` returns.
+	notifySystemd(logger, "READY=1")
+	defer notifySystemd(logger, "STOPPING=1")
 	return run(ctx)
 }
 
@@ -34,11 +38,7 @@ func Run(logger *slog.Logger, run func(ctx context.Context) error) error {
 // and program.Stop.
 func runManaged(logger *slog.Logger, run func(ctx context.Context) error) error {
 	p := &program{logger: logger, run: run, done: make(chan struct{})}
-	c, err := config(Options{})
-	if err != nil {
-		return err
-	}
-	svc, err := service.New(p, c)
+	svc, err := service.New(p, &service.Config{Name: Name})
 	if err != nil {
 		return fmt.Errorf("connecting to the service manager: %w", err)
 	}

@@ -4,9 +4,20 @@ import (
 	"strings"
 )
 
+// UserEnvFile is the EnvironmentFile= of the packaged user unit: optional
+// ("-"), in the user's config directory (%h is the home directory).
+const UserEnvFile = "-%h/.config/ccbalancer/service.env"
+
 // SystemdUnit renders the unit that runs exe with args. A user unit is wanted
-// by default.target (reached at login); a system unit by multi-user.target.
-func SystemdUnit(exe string, args []string, user bool) string {
+// by default.target (reached at login); a system unit by multi-user.target,
+// and it keeps its state and logs in its own directories
+// (StateDirectory=/LogsDirectory=: /var/lib/ccbalancer, /var/log/ccbalancer),
+// since a system service has no home directory. envFile, if set, is the
+// EnvironmentFile= value the keys come from (a leading "-" makes it optional).
+//
+// Type=notify: `ccbalancer serve` tells systemd when it listens, so
+// `systemctl start` returns once the proxy serves, or fails if it cannot.
+func SystemdUnit(exe string, args []string, user bool, envFile string) string {
 	wanted := "multi-user.target"
 	if user {
 		wanted = "default.target"
@@ -20,12 +31,21 @@ func SystemdUnit(exe string, args []string, user bool) string {
 	}
 	b.WriteString("StartLimitIntervalSec=60\nStartLimitBurst=5\n")
 	b.WriteString("\n[Service]\n")
-	b.WriteString("Type=simple\n")
+	b.WriteString("Type=notify\n")
 	b.WriteString("ExecStart=" + SystemdExec(append([]string{exe}, args...)) + "\n")
+	if envFile != "" {
+		b.WriteString("EnvironmentFile=" + envFile + "\n")
+	}
+	if !user {
+		b.WriteString("StateDirectory=ccbalancer\nLogsDirectory=ccbalancer\n")
+	}
 	b.WriteString("Restart=on-failure\nRestartSec=5\n")
 	// serve exits 0 after a graceful stop on SIGTERM; give in-flight streams time.
 	b.WriteString("TimeoutStopSec=15\n")
 	b.WriteString("NoNewPrivileges=true\n")
+	if !user {
+		b.WriteString("ProtectSystem=full\n")
+	}
 	b.WriteString("\n[Install]\n")
 	b.WriteString("WantedBy=" + wanted + "\n")
 	return b.String()
@@ -47,9 +67,8 @@ func SystemdExec(argv []string) string {
 	return strings.Join(out, " ")
 }
 
-// templateSafe reports whether text passes kardianos/service's template
-// engine unchanged: the unit is rendered in full here, but the library still
-// reads "{{" as the start of an action and has no way to escape it.
-func templateSafe(text string) bool {
-	return !strings.Contains(text, "{{")
+// systemdPath escapes a path for a unit setting that takes one path
+// (EnvironmentFile=): % starts a specifier.
+func systemdPath(p string) string {
+	return strings.ReplaceAll(p, "%", "%%")
 }

@@ -29,7 +29,7 @@ func TestUserUnitMatchesInstaller(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := osservice.SystemdUnit("/usr/bin/ccbalancer", []string{"serve"}, true)
+	want := osservice.SystemdUnit("/usr/bin/ccbalancer", []string{"serve"}, true, osservice.UserEnvFile)
 	if diff := cmp.Diff(want, string(b)); diff != "" {
 		t.Errorf("packaging/ccbalancer.service (-want +got):\n%s", diff)
 	}

@@ -361,17 +361,19 @@ Open log folder
 	if body := summaries["Could not open providers.yaml"]; !strings.Contains(body, "xdg-open: no method available") {
 		t.Errorf("no notice that opening failed: %+v", got)
 	}
-	// The example's keys come from environment variables this session lacks.
+	// The example's keys come from the keyring, which this session lacks,
+	// and from an environment variable it lacks too.
+	const keyringProblem = `provider "Anthropic": keyring entry "anthropic" cannot be read`
 	body, ok := summaries["The configuration has errors"]
-	if !ok || !strings.HasPrefix(body, "providers.yaml:") || !strings.Contains(body, "ANTHROPIC_API_KEY is not set") {
+	if !ok || !strings.HasPrefix(body, "providers.yaml:") || !strings.Contains(body, keyringProblem) || !strings.Contains(body, "OPENROUTER_API_KEY is not set") {
 		t.Errorf("no notice of the configuration's errors: %+v", got)
 	}
 	m := p.waitMenu("configuration errors", p.has("The configuration has errors"))
-	if line := m.Children[1].Label; !strings.HasPrefix(line, "providers.yaml:") || !strings.Contains(line, "ANTHROPIC_API_KEY") {
+	if line := m.Children[1].Label; !strings.HasPrefix(line, "providers.yaml:") || !strings.Contains(line, keyringProblem) {
 		t.Errorf("error line in the menu = %q", line)
 	}
 	p.icon(assets.Attention)
-	if code, out := in.command("status"); code != 0 || !strings.Contains(out, "the configuration has errors") || !strings.Contains(out, "ANTHROPIC_API_KEY is not set") {
+	if code, out := in.command("status"); code != 0 || !strings.Contains(out, "the configuration has errors") || !strings.Contains(out, keyringProblem) {
 		t.Errorf("status with a broken configuration = %d:\n%s", code, out)
 	}
 
