@@ -30,6 +30,9 @@ type parser struct {
 	plainLine int
 	// keyring holds the keyring entries read so far, by name.
 	keyring map[string]keyringResult
+	// scope prefixes the field of every message while a part of the file is
+	// read again inside another ("profiles.work").
+	scope string
 }
 
 // warning is one non-fatal finding, kept with its line for sorting.
@@ -48,13 +51,22 @@ func line(n *yaml.Node) int {
 
 // errorf records a problem at node n.
 func (p *parser) errorf(n *yaml.Node, field, format string, args ...any) {
+	field = p.scoped(field)
 	p.errs = append(p.errs, Error{File: p.file, Line: line(n), Field: field, Msg: fmt.Sprintf(format, args...)})
 }
 
 // warnf records a warning at node n, formatted like an Error.
 func (p *parser) warnf(n *yaml.Node, field, format string, args ...any) {
+	field = p.scoped(field)
 	e := Error{File: p.file, Line: line(n), Field: field, Msg: fmt.Sprintf(format, args...)}
 	p.warns = append(p.warns, warning{line: e.Line, text: e.Error()})
+}
+
+func (p *parser) scoped(field string) string {
+	if p.scope == "" {
+		return field
+	}
+	return join(p.scope, field)
 }
 
 // ignored warns once per key that a file may carry for compatibility with
@@ -147,7 +159,7 @@ func (p *parser) document(doc *yaml.Node) *Config {
 	if !ok {
 		return cfg
 	}
-	var providersN, routesN, settingsN *yaml.Node
+	var providersN, routesN, settingsN, profilesN *yaml.Node
 	for _, kv := range top {
 		switch kv.key {
 		case "providers":
@@ -156,8 +168,10 @@ func (p *parser) document(doc *yaml.Node) *Config {
 			routesN = kv.value
 		case "settings":
 			settingsN = kv.value
+		case "profiles":
+			profilesN = kv.value
 		default:
-			p.errorf(kv.keyN, kv.key, "unknown key %q (expected providers, model_routes or settings)", kv.key)
+			p.errorf(kv.keyN, kv.key, "unknown key %q (expected providers, model_routes, settings or profiles)", kv.key)
 		}
 	}
 	legacy := p.providers(cfg, providersN, root)
@@ -176,6 +190,7 @@ func (p *parser) document(doc *yaml.Node) *Config {
 		p.legacyRoutes(cfg, legacy, root)
 	}
 	p.settings(cfg, settingsN)
+	p.profiles(cfg, profilesN, known, enabled)
 	return cfg
 }
 

@@ -48,7 +48,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown top-level key",
 			yaml: okProvider + "model_route: {}\n",
-			want: []string{`p.yaml:3: model_route: unknown key "model_route" (expected providers, model_routes or settings)`},
+			want: []string{`p.yaml:3: model_route: unknown key "model_route" (expected providers, model_routes, settings or profiles)`},
 		},
 		{
 			name: "unknown provider key",

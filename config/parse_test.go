@@ -73,6 +73,8 @@ settings:
   max_body_size: 64MB
   nonstream_timeout: 5m
   max_event_size: 1MiB
+  quota_near_limit: "80%"
+  probe_interval: 2m
 `
 	got := mustParse(t, yaml, testEnv)
 	want := &Config{
@@ -114,6 +116,8 @@ settings:
 			MaxBodyBytes:        64_000_000,
 			NonstreamTimeout:    5 * time.Minute,
 			MaxEventBytes:       1 << 20,
+			QuotaNearLimit:      0.8,
+			ProbeInterval:       2 * time.Minute,
 		},
 		Warnings: []string{
 			`p.yaml:16: providers[2].auth_value: provider "Off": environment variable NOT_SET is not set (the provider is disabled)`,

@@ -148,7 +148,7 @@ func (p *parser) provider(n *yaml.Node, field string, lm *legacyModels) (Provide
 			}
 		}
 	}
-	pr.AuthValue = p.secret(authValueN, join(field, "auth_value"), pr.Name, pr.Enabled)
+	p.credentials(&pr, authValueN, join(field, "auth_value"))
 	if pr.AuthValue == "" {
 		if pr.Enabled && len(p.errs) == nerr {
 			p.warnf(orNode(authValueN, n), join(field, "auth_value"),
@@ -299,4 +299,39 @@ func validHeaderName(s string) bool {
 		}
 	}
 	return true
+}
+
+// credentials reads auth_value: one credential, or a list of them (several
+// keys of one account, used in turn). Each item is read by secret, the one
+// place that resolves a credential (${ENV}, keyring:NAME or literal).
+func (p *parser) credentials(pr *Provider, n *yaml.Node, field string) {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.SequenceNode {
+		pr.AuthValue = p.secret(n, field, pr.Name, pr.Enabled)
+		return
+	}
+	if len(n.Content) == 0 {
+		p.errorf(n, field, "an empty list: give one key or several")
+		return
+	}
+	for i, item := range n.Content {
+		f := index(field, i)
+		s := p.secret(item, f, pr.Name, pr.Enabled)
+		switch {
+		case s.IsPassthrough():
+			p.errorf(item, f, `"passthrough" cannot be one of several keys: write auth_value: passthrough alone`)
+		case s == "" && resolve(item).Value != "":
+			// a reference that gave no value, already reported
+		case s == "":
+			p.errorf(item, f, "an empty key")
+		default:
+			pr.Keys = append(pr.Keys, s)
+		}
+	}
+	if len(pr.Keys) > 0 {
+		pr.AuthValue = pr.Keys[0]
+	}
+	if len(pr.Keys) == 1 {
+		pr.Keys = nil
+	}
 }

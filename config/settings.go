@@ -3,6 +3,7 @@ package config
 import (
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -132,6 +133,10 @@ func (r *settingsReader) set(key string, v *yaml.Node, f string) bool {
 		if size, ok := p.size(v, f); ok {
 			s.MaxEventBytes = size
 		}
+	case "quota_near_limit":
+		s.QuotaNearLimit = p.share(v, f)
+	case "probe_interval":
+		p.setDuration(&s.ProbeInterval, v, f)
 	case "enable_deduplication":
 		if b, ok := p.boolean(v, f); ok {
 			s.EnableDeduplication = b
@@ -203,4 +208,23 @@ func (p *parser) origins(n *yaml.Node, field string) []string {
 		return nil
 	}
 	return out
+}
+
+// share reads a share of a whole: 0.9, or "90%". 0 is allowed (off).
+func (p *parser) share(n *yaml.Node, field string) float64 {
+	str, ok := p.str(n, field)
+	if !ok {
+		return 0
+	}
+	str = strings.TrimSpace(str)
+	div := 1.0
+	if v, pct := strings.CutSuffix(str, "%"); pct {
+		str, div = strings.TrimSpace(v), 100
+	}
+	f, err := strconv.ParseFloat(str, 64)
+	if err != nil || f/div < 0 || f/div > 1 {
+		p.errorf(n, field, "%q is not a share between 0 and 1 (or 0%% to 100%%)", str)
+		return 0
+	}
+	return f / div
 }

@@ -85,6 +85,9 @@ type Config struct {
 	// Routes in file order. Exact keys win over patterns; patterns are tried in this order.
 	Routes   []Route
 	Settings Settings
+	// Profiles are named routing tables chosen per request (URL prefix
+	// /p/NAME or the x-ccbalancer-profile header), in file order.
+	Profiles []Profile
 	// Warnings are non-fatal findings (ignored legacy keys, routes naming disabled
 	// providers, world-readable file with plain-text keys), each "file:line: message".
 	Warnings []string
@@ -96,8 +99,12 @@ type Provider struct {
 	Type     ProviderType
 	BaseURL  string // without trailing slash
 	AuthType AuthType
-	// AuthValue is the credential after ${ENV} expansion, or Passthrough.
+	// AuthValue is the credential after ${ENV} expansion, or Passthrough;
+	// with several keys, the first of them.
 	AuthValue Secret
+	// Keys holds every key when auth_value is a list of two or more (used
+	// in turn, each with its own state); nil otherwise.
+	Keys []Secret
 	Enabled   bool
 	// Proxy is an optional outbound proxy URL (http, https or socks5).
 	Proxy string
@@ -109,6 +116,14 @@ type Provider struct {
 	Reasoning bool
 	// Line is the line of the provider's entry in the file, for messages.
 	Line int
+}
+
+// Credentials returns the provider's keys: Keys, or AuthValue alone.
+func (p Provider) Credentials() []Secret {
+	if len(p.Keys) > 0 {
+		return p.Keys
+	}
+	return []Secret{p.AuthValue}
 }
 
 // SameEndpoint reports whether p and q reach the same provider the same way
@@ -174,6 +189,13 @@ type Settings struct {
 	// AllowedOrigins lists browser origins that may call the proxy. Requests with any
 	// other Origin header are refused.
 	AllowedOrigins []string
+	// QuotaNearLimit is the share of a provider's rate-limit window (0 to 1)
+	// past which it is tried after the others; 0 turns this off.
+	QuotaNearLimit float64
+	// ProbeInterval is how often a provider that needs attention, or whose
+	// rate limit or cooldown lasts longer than this, is probed with a
+	// request that spends no tokens (GET /v1/models).
+	ProbeInterval time.Duration
 }
 
 // Listen returns the HOST:PORT address to listen on.
@@ -198,6 +220,8 @@ func Defaults() Settings {
 		CacheSizeLimit:      1000,
 		MaxBodyBytes:        32 << 20,
 		MaxEventBytes:       4 << 20,
+		QuotaNearLimit:      0.9,
+		ProbeInterval:       5 * time.Minute,
 	}
 }
 
@@ -209,4 +233,27 @@ func (c *Config) Provider(name string) (Provider, bool) {
 		}
 	}
 	return Provider{}, false
+}
+
+// Profile is a named routing table with its own settings, for one terminal
+// or project: ANTHROPIC_BASE_URL=http://127.0.0.1:8080/p/NAME.
+type Profile struct {
+	Name string
+	// Routes are the profile's model_routes (the top-level ones when the
+	// profile has none).
+	Routes []Route
+	// Settings are the top-level settings with the profile's own on top
+	// (only those that concern routing: see ProfileSettings).
+	Settings Settings
+	Line     int
+}
+
+// Profile returns the profile with the given name.
+func (c *Config) Profile(name string) (Profile, bool) {
+	for _, p := range c.Profiles {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Profile{}, false
 }
