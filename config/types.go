@@ -104,8 +104,8 @@ type Provider struct {
 	AuthValue Secret
 	// Keys holds every key when auth_value is a list of two or more (used
 	// in turn, each with its own state); nil otherwise.
-	Keys []Secret
-	Enabled   bool
+	Keys    []Secret
+	Enabled bool
 	// Proxy is an optional outbound proxy URL (http, https or socks5).
 	Proxy string
 	// Headers are extra headers sent upstream on every request (e.g. OpenRouter's
