@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
+	"github.com/ccbalancer/ccbalancer/proxy/quota"
 	"github.com/ccbalancer/ccbalancer/proxy/tokens"
 )
 
@@ -57,12 +58,43 @@ type providerJSON struct {
 	Failures           int64   `json:"failures"`
 	LatencyMsP50       float64 `json:"latency_ms_p50"`
 	LatencyMsP99       float64 `json:"latency_ms_p99"`
+	// StateText is the state in words ("rate limited until 17:05").
+	StateText string     `json:"state_text"`
+	Quota     *quotaJSON `json:"quota,omitempty"`
+	Keys      []keyJSON  `json:"keys,omitempty"`
+}
+
+// quotaJSON is what the provider's last answer said about its limits.
+type quotaJSON struct {
+	// Used is the share of its windows used (0 to 1), -1 when unknown.
+	Used    float64        `json:"used"`
+	Text    string         `json:"text,omitempty"`
+	At      string         `json:"at"`
+	Windows []quota.Window `json:"windows"`
+}
+
+// keyJSON is one key's state: its number and fingerprint, never the key.
+type keyJSON struct {
+	Key         int     `json:"key"`
+	Fingerprint string  `json:"fingerprint"`
+	State       string  `json:"state"`
+	StateUntil  *string `json:"state_until"`
+	StateReason string  `json:"state_reason,omitempty"`
+}
+
+func rfc3339(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	v := t.UTC().Format(time.RFC3339)
+	return &v
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func (s *Server) handleProviders(w http.ResponseWriter, r *http.Request) {
 	snap := s.Snapshot()
+	now := time.Now()
 	healthy, _ := snap.Health()
 	ps := make([]providerJSON, 0, len(snap.Providers))
 	for _, p := range snap.Providers {
@@ -76,7 +108,14 @@ func (s *Server) handleProviders(w http.ResponseWriter, r *http.Request) {
 			t := p.Until.UTC().Format(time.RFC3339)
 			pj.StateUntil = &t
 		}
-		pj.State, pj.StateReason = string(p.State), p.StateReason
+		pj.State, pj.StateReason, pj.StateText = string(p.State), p.StateReason, p.StateText(now)
+		if !p.QuotaAt.IsZero() {
+			pj.Quota = &quotaJSON{Used: p.Used, Text: p.QuotaText(now), At: *rfc3339(p.QuotaAt), Windows: p.Quota.Windows}
+		}
+		for _, k := range p.Keys {
+			pj.Keys = append(pj.Keys, keyJSON{Key: k.Key, Fingerprint: k.Fingerprint, State: string(k.State),
+				StateUntil: rfc3339(k.Until), StateReason: k.Reason})
+		}
 		if !p.LastFailure.IsZero() {
 			t := p.LastFailure.UTC().Format(time.RFC3339)
 			pj.LastFailureTime = &t

@@ -1,10 +1,13 @@
 package proxy
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/proxy/health"
+	"github.com/ccbalancer/ccbalancer/proxy/quota"
 )
 
 // Snapshot is a consistent copy of the proxy's state for display.
@@ -46,6 +49,77 @@ type ProviderStatus struct {
 	Failures          int64 // attempts that failed
 	LatencyP50        time.Duration
 	LatencyP99        time.Duration
+	// Quota is what the provider's last answer said about its limits, read
+	// at QuotaAt (zero when none said anything); Used is the share of its
+	// windows used by then, -1 when unknown.
+	Quota   quota.Info
+	QuotaAt time.Time
+	Used    float64
+	// Keys is each key's state when the provider has several (nil otherwise).
+	Keys []KeyStatus
+}
+
+// KeyStatus is one key's state. The key itself never appears: only its
+// number (from 1) and Fingerprint.
+type KeyStatus struct {
+	Key         int
+	Fingerprint string
+	State       health.State
+	Until       time.Time
+	Reason      string
+}
+
+// StateText says the provider's state in a few words for people, as the
+// tray and the status line show it: "healthy", "cooling down, 1:05 left",
+// "rate limited until 17:05", "needs attention", "budget reached until
+// Dec 2 09:00", "disabled".
+func (p ProviderStatus) StateText(now time.Time) string {
+	switch p.State {
+	case health.StateCooling:
+		if p.Until.After(now) {
+			secs := int((p.Until.Sub(now) + time.Second - 1) / time.Second)
+			return fmt.Sprintf("cooling down, %d:%02d left", secs/60, secs%60)
+		}
+		return "cooling down"
+	case health.StateRateLimited:
+		return "rate limited until " + untilText(p.Until, now)
+	case health.StateBudgetReached:
+		return "budget reached until " + untilText(p.Until, now)
+	case health.StateNeedsAttention:
+		return "needs attention"
+	}
+	return string(p.State)
+}
+
+// untilText is a time of day, with the date when it is not today.
+func untilText(t, now time.Time) string {
+	t, now = t.Local(), now.Local()
+	if y, m, d := t.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
+		return t.Format("15:04")
+	}
+	return t.Format("Jan 2 15:04")
+}
+
+// QuotaText says how much of its rate-limit windows the provider has used,
+// as its last answer said: "5h window 87% used, 7d 40%"; "" when unknown.
+func (p ProviderStatus) QuotaText(now time.Time) string {
+	var parts []string
+	for _, w := range p.Quota.Windows {
+		u := w.Used()
+		if u < 0 || (!w.Reset.IsZero() && !w.Reset.After(now)) {
+			continue
+		}
+		name := w.Name
+		if len(parts) == 0 {
+			name += " window"
+		}
+		part := fmt.Sprintf("%s %d%%", name, int(u*100+0.5))
+		if len(parts) == 0 {
+			part += " used"
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Health counts the enabled providers and how many of them are healthy.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/proxy/health"
+	"github.com/ccbalancer/ccbalancer/proxy/quota"
 	"github.com/ccbalancer/ccbalancer/proxy/sse"
 )
 
@@ -75,7 +76,7 @@ const (
 // client has the whole answer; any failure is an *attemptError that says
 // whether bytes already reached the client.
 func (s *Server) attempt(req *request, u *upstream, e config.RouteEntry) *attemptError {
-	set := req.st.cfg.Settings
+	set := req.set
 	out, secret, aerr := u.dialect.request(req, u, e)
 	if aerr != nil {
 		return aerr
@@ -83,6 +84,7 @@ func (s *Server) attempt(req *request, u *upstream, e config.RouteEntry) *attemp
 	for k, v := range u.cfg.Headers {
 		out.Header.Set(k, v)
 	}
+	req.quota = quota.Info{}
 	limit, cause := req.firstByteLimit()
 	wd := newWatchdog(req.r.Context(), limit, cause)
 	defer wd.stop()
@@ -92,6 +94,7 @@ func (s *Server) attempt(req *request, u *upstream, e config.RouteEntry) *attemp
 	if err != nil {
 		return classifyTransport(req.r.Context(), wd.ctx, err, "")
 	}
+	req.quota = quota.Parse(resp.Header, time.Now())
 	body := wd.body(resp.Body)
 	defer body.Close()
 
@@ -155,7 +158,7 @@ func (s *Server) relayStream(req *request, u *upstream, wd *watchdog, body io.Re
 			case errors.Is(err, io.EOF):
 				return fail(providerFailure(health.StateCooling, "stream ended before any content"))
 			case errors.Is(err, sse.ErrTooLong):
-				return fail(providerFailure(health.StateCooling, "stream event longer than max_event_size (%d bytes)", req.st.cfg.Settings.MaxEventBytes))
+				return fail(providerFailure(health.StateCooling, "stream event longer than max_event_size (%d bytes)", req.set.MaxEventBytes))
 			}
 			return fail(classifyTransport(req.r.Context(), wd.ctx, err, "stream cut"))
 		}

@@ -34,7 +34,7 @@ func (anthropicDialect) request(req *request, u *upstream, e config.RouteEntry) 
 		setBody(out, held, body)
 	}
 	copyRequestHeaders(out.Header, req.r.Header)
-	secret, ok := setAuth(out.Header, u.cfg, req.r.Header, req.st.cfg.Settings.AuthKey)
+	secret, ok := setAuth(out.Header, u.cfg, req.key, req.r.Header, req.st.cfg.Settings.AuthKey)
 	if !ok {
 		return nil, "", noCredential()
 	}

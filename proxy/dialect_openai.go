@@ -44,7 +44,7 @@ func (d openaiDialect) request(req *request, u *upstream, e config.RouteEntry) (
 		out.Header.Set("Accept", "application/json")
 	}
 	out.Header.Set("User-Agent", "ccbalancer/"+d.version)
-	secret, ok := setAuth(out.Header, u.cfg, req.r.Header, req.st.cfg.Settings.AuthKey)
+	secret, ok := setAuth(out.Header, u.cfg, req.key, req.r.Header, req.st.cfg.Settings.AuthKey)
 	if !ok {
 		return nil, "", noCredential()
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
 	"github.com/ccbalancer/ccbalancer/proxy/health"
+	"github.com/ccbalancer/ccbalancer/proxy/quota"
 )
 
 const (
@@ -38,7 +39,7 @@ type outcome struct {
 // one serves the request, the client goes away, a provider's refusal is the
 // client's answer, or bytes reached the client and only an abort is left.
 func (s *Server) failover(req *request, rt *config.Route) {
-	cands := s.selector.Order(rt, req.st.strategy, req.session, s.health)
+	cands := s.selector.Order(rt, req.rt.strategy, req.session, healthView{s.health, req.set.QuotaNearLimit})
 	var outcomes []outcome
 	var firstRefusal *outcome
 	for i, e := range cands {
@@ -46,41 +47,12 @@ func (s *Server) failover(req *request, rt *config.Route) {
 		if u == nil {
 			continue
 		}
-		aerr := s.attempt(req, u, e)
+		aerr, state, until := s.tryEntry(req, u, e, i+1)
 		if aerr == nil {
-			// Latency is time to response headers: a stream's length says
-			// nothing about the provider's speed.
-			s.health.Succeeded(e.Provider, req.headersAfter)
-			s.noteServed(e.Provider)
-			s.selector.Served(req.session, e.Provider)
-			// Per-request lines are DEBUG, like an access log that is off by
-			// default: at INFO the log holds what changed.
-			req.log.Debug("request served", slog.String("provider", e.Provider), slog.String("model", req.fields.Model),
-				slog.Bool("stream", req.fields.Stream), slog.Int("attempt", i+1), slog.Duration("took", time.Since(req.start)))
 			return
 		}
-		switch aerr.kind {
-		case failClientGone:
-			req.log.Info("client went away", slog.String("provider", e.Provider))
-			return
-		case failRefused:
-			if aerr.relayNow {
-				req.log.Info("request refused by the provider; its answer is relayed",
-					slog.String("provider", e.Provider), slog.String("reason", aerr.reason))
-				aerr.reply.write(req.w, e.Provider)
-				return
-			}
-			if firstRefusal == nil {
-				firstRefusal = &outcome{provider: e.Provider, err: aerr}
-			}
-		}
-		state, until := s.recordFailure(e.Provider, aerr, req)
-		if aerr.committed {
-			// Bytes already reached the client: the only honest end is an
-			// aborted connection, so the client retries (DESIGN.md 5.5).
-			req.log.Warn("answer failed after its first byte; aborting the client connection",
-				slog.String("provider", e.Provider), slog.String("reason", aerr.reason))
-			panic(http.ErrAbortHandler)
+		if aerr.kind == failRefused && firstRefusal == nil {
+			firstRefusal = &outcome{provider: e.Provider, err: aerr}
 		}
 		outcomes = append(outcomes, outcome{provider: e.Provider, err: aerr})
 		if i+1 < len(cands) {
@@ -93,10 +65,100 @@ func (s *Server) failover(req *request, rt *config.Route) {
 	s.giveUp(req, rt, outcomes, firstRefusal)
 }
 
-// recordFailure moves the provider to the state the failure calls for
-// (DESIGN.md section 10) and returns the state it is in afterwards and when
-// that ends ("" and zero when the failure changed no state).
-func (s *Server) recordFailure(provider string, aerr *attemptError, req *request) (health.State, time.Time) {
+// tryEntry tries one route entry. A provider with several keys is tried key
+// after key while the failure is the key's own (rejected, no credit, rate
+// limited): each key sits out on its own before the provider does. It
+// returns nil once the request is finished (served, relayed, or the client
+// gone); otherwise the last failure and the state it left the provider in.
+func (s *Server) tryEntry(req *request, u *upstream, e config.RouteEntry, n int) (*attemptError, health.State, time.Time) {
+	keys := len(u.cfg.Credentials())
+	tried := make([]bool, keys)
+	var last *attemptError
+	var state health.State
+	var until time.Time
+	for {
+		req.key = 0
+		if keys > 1 {
+			k := s.selector.Key(u.cfg.Name, keys, req.session, healthView{s.health, req.set.QuotaNearLimit},
+				func(i int) bool { return tried[i] })
+			if k < 0 {
+				if last == nil {
+					last = &attemptError{kind: failSkip, reason: "no usable key (every key is rate limited or needs attention)"}
+				}
+				return last, state, until
+			}
+			req.key, tried[k] = k, true
+		}
+		name := healthName(u, req.key)
+		aerr := s.attempt(req, u, e)
+		s.health.Observe(name, req.quota)
+		if aerr == nil {
+			// Latency is time to response headers: a stream's length says
+			// nothing about the provider's speed.
+			s.health.Succeeded(name, req.headersAfter)
+			s.holdIfUsedUp(name, req.quota)
+			s.noteServed(e.Provider)
+			s.selector.ServedKey(req.session, e.Provider, req.key)
+			// Per-request lines are DEBUG, like an access log that is off by
+			// default: at INFO the log holds what changed.
+			req.log.Debug("request served", slog.String("provider", e.Provider), slog.String("model", req.fields.Model),
+				slog.Bool("stream", req.fields.Stream), slog.Int("attempt", n), slog.Duration("took", time.Since(req.start)))
+			return nil, "", time.Time{}
+		}
+		switch aerr.kind {
+		case failClientGone:
+			req.log.Info("client went away", slog.String("provider", e.Provider))
+			return nil, "", time.Time{}
+		case failRefused:
+			if aerr.relayNow {
+				req.log.Info("request refused by the provider; its answer is relayed",
+					slog.String("provider", e.Provider), slog.String("reason", aerr.reason))
+				aerr.reply.write(req.w, e.Provider)
+				return nil, "", time.Time{}
+			}
+		}
+		if !keyScoped(aerr) {
+			// The provider itself failed: every key of it shares the state.
+			name = u.cfg.Name
+		}
+		state, until = s.recordFailure(name, u.cfg.Name, aerr, req)
+		if aerr.committed {
+			// Bytes already reached the client: the only honest end is an
+			// aborted connection, so the client retries (DESIGN.md 5.5).
+			req.log.Warn("answer failed after its first byte; aborting the client connection",
+				slog.String("provider", e.Provider), slog.String("reason", aerr.reason))
+			panic(http.ErrAbortHandler)
+		}
+		last = aerr
+		if keys < 2 || !keyScoped(aerr) {
+			return last, state, until
+		}
+		req.log.Warn("key out; trying the provider's next key", slog.String("provider", e.Provider),
+			slog.String("key", keyLabel(u, req.key)), slog.String("reason", aerr.reason))
+	}
+}
+
+// holdIfUsedUp keeps a provider (or key) that has just served out until its
+// window resets, when the answer's headers say the window is used up.
+func (s *Server) holdIfUsedUp(name string, info quota.Info) {
+	until, ok := info.ExhaustedUntil()
+	if !ok || !until.After(time.Now()) {
+		return
+	}
+	var used []string
+	for _, w := range info.Windows {
+		if w.Exhausted() {
+			used = append(used, w.Name)
+		}
+	}
+	s.health.Hold(name, health.StateRateLimited, "rate limit window used up ("+strings.Join(used, ", ")+")", until)
+}
+
+// recordFailure moves the provider, or the key that name addresses, to the
+// state the failure calls for (DESIGN.md section 10) and returns the state
+// the provider is in afterwards and when that ends ("" and zero when the
+// failure changed no state).
+func (s *Server) recordFailure(name, provider string, aerr *attemptError, req *request) (health.State, time.Time) {
 	if aerr.kind == failClientGone {
 		return "", time.Time{}
 	}
@@ -105,15 +167,15 @@ func (s *Server) recordFailure(provider string, aerr *attemptError, req *request
 		f.State = aerr.state
 		switch aerr.state {
 		case health.StateCooling:
-			f.For = max(req.st.cfg.Settings.FailureCooldown, aerr.wait)
+			f.For = max(req.set.FailureCooldown, aerr.wait)
 		case health.StateRateLimited:
 			f.For = aerr.wait
 			if f.For <= 0 {
-				f.For = req.st.cfg.Settings.FailureCooldown
+				f.For = req.set.FailureCooldown
 			}
 		}
 	}
-	s.health.Failed(provider, f)
+	s.health.Failed(name, f)
 	if f.State == "" {
 		return "", time.Time{}
 	}

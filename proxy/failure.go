@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ccbalancer/ccbalancer/proxy/health"
+	"github.com/ccbalancer/ccbalancer/proxy/quota"
 )
 
 // failKind says what a failed attempt means for the request; it alone drives
@@ -168,7 +169,8 @@ func classifyStatus(status int, header http.Header, errType, msg string, shaped 
 	if msg != "" {
 		reason += ": " + shorten(msg, 160)
 	}
-	ae := &attemptError{kind: failProvider, status: status, reason: reason, wait: retryAfter(header)}
+	limits := quota.Parse(header, time.Now())
+	ae := &attemptError{kind: failProvider, status: status, reason: reason, wait: limits.RetryAfter}
 	switch {
 	case status >= 300 && status < 400:
 		// A redirect is not followed and its Location never reaches the
@@ -182,7 +184,10 @@ func classifyStatus(status int, header http.Header, errType, msg string, shaped 
 	case status == http.StatusPaymentRequired, isBillingError(errType, msg):
 		ae.state = health.StateNeedsAttention
 	case status == http.StatusTooManyRequests:
+		// A window that resets in hours keeps the provider out until then,
+		// not for a cooldown (DESIGN.md section 10).
 		ae.state = health.StateRateLimited
+		ae.wait = limits.Wait(time.Now())
 	case status == http.StatusNotFound:
 		ae.kind = failNotFound
 	case status >= 500, status == http.StatusRequestTimeout:
@@ -208,21 +213,6 @@ func isBillingError(errType, msg string) bool {
 	m := strings.ToLower(msg)
 	return strings.Contains(m, "credit balance is too low") || strings.Contains(m, "insufficient balance") ||
 		strings.Contains(m, "insufficient_quota") || strings.Contains(m, "exceeded your current quota")
-}
-
-// retryAfter reads Retry-After as seconds or an HTTP date (RFC 9110 10.2.3).
-func retryAfter(h http.Header) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n > 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0)
-	}
-	return 0
 }
 
 // redact removes a credential from text that may come back from a provider

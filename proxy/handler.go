@@ -12,6 +12,7 @@ import (
 
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
+	"github.com/ccbalancer/ccbalancer/proxy/quota"
 )
 
 // routes dispatches by path, then method, so that every wrong path or
@@ -21,6 +22,12 @@ func (s *Server) routes() http.Handler {
 		if !s.allowed(w, r) {
 			return
 		}
+		st := s.state.Load()
+		rt, path, ok := s.routingFor(w, r, st)
+		if !ok {
+			return
+		}
+		r = underPath(r, path)
 		method := func(want string, h http.HandlerFunc) {
 			if r.Method != want && !(want == http.MethodGet && r.Method == http.MethodHead) {
 				w.Header().Set("Allow", want)
@@ -30,9 +37,9 @@ func (s *Server) routes() http.Handler {
 			}
 			h(w, r)
 		}
-		switch r.URL.Path {
+		switch path {
 		case "/v1/messages":
-			method(http.MethodPost, s.handleMessages)
+			method(http.MethodPost, func(w http.ResponseWriter, r *http.Request) { s.handleMessages(w, r, st, rt) })
 		case "/v1/messages/count_tokens":
 			method(http.MethodPost, s.handleCountTokens)
 		case "/":
@@ -107,23 +114,30 @@ func clientKeyMatches(r *http.Request, key string) bool {
 
 // request is one client request on its way through the failover loop.
 type request struct {
-	w       http.ResponseWriter
-	r       *http.Request
-	body    []byte
-	held    *reqBody // the pooled buffer body lives in, if any
-	fields  anthropic.Fields
-	log     *slog.Logger
-	st      *state
+	w      http.ResponseWriter
+	r      *http.Request
+	body   []byte
+	held   *reqBody // the pooled buffer body lives in, if any
+	fields anthropic.Fields
+	log    *slog.Logger
+	st     *state
+	// rt is the request's routing: the profile it named, or the top level;
+	// set is the settings that apply to it (rt.set).
+	rt      *routing
+	set     config.Settings
 	session string
-	start   time.Time
+	// key is the key (from 0) of the provider the current attempt uses;
+	// quota is what the last answer's headers said about limits.
+	key   int
+	quota quota.Info
+	start time.Time
 	// headersAfter is how long the last attempt waited for response headers.
 	headersAfter time.Duration
 }
 
-func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, st *state, rtg *routing) {
 	s.inFlight.Add(1)
 	defer s.inFlight.Add(-1)
-	st := s.state.Load()
 	id := s.newRequestID()
 	log := s.log.With(slog.String("request_id", id))
 
@@ -146,7 +160,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 		anthropic.WriteError(w, http.StatusBadRequest, anthropic.ErrInvalidRequest, "messages: field required (an array)")
 		return
 	}
-	rt, isDefault := st.table.Match(f.Model)
+	rt, isDefault := rtg.table.Match(f.Model)
 	if rt == nil {
 		anthropic.WriteError(w, http.StatusNotFound, anthropic.ErrNotFound,
 			fmt.Sprintf("no route for model %q: add a model_routes entry (or a catch-all \"*\") to %s", f.Model, configName(st.cfg)))
@@ -157,7 +171,10 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 			log.Warn("model matches no route; using the default route", slog.String("model", f.Model), slog.String("route", rt.Pattern))
 		}
 	}
-	req := &request{w: w, r: r, body: body, held: held, fields: f, log: log, st: st,
+	if rtg.profile != "" {
+		log = log.With(slog.String("profile", rtg.profile))
+	}
+	req := &request{w: w, r: r, body: body, held: held, fields: f, log: log, st: st, rt: rtg, set: rtg.set,
 		session: r.Header.Get("X-Claude-Code-Session-Id"), start: time.Now()}
 	s.failover(req, rt)
 }
@@ -168,7 +185,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 // nonstream_timeout, or the client's own x-stainless-timeout (seconds, as
 // the Anthropic SDKs send it) when that is smaller.
 func (req *request) firstByteLimit() (time.Duration, error) {
-	set := req.st.cfg.Settings
+	set := req.set
 	if req.fields.Stream {
 		return set.RequestTimeout, errFirstByteTimeout
 	}

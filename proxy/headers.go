@@ -19,6 +19,8 @@ var clientOnly = map[string]bool{
 	// The transport negotiates compression itself and decodes it, so that
 	// streams can be read event by event.
 	"Accept-Encoding": true,
+	// The profile header is for this proxy alone.
+	profileHeader: true,
 }
 
 // upstreamOnly are response headers that never reach the client: lengths we
@@ -46,12 +48,12 @@ func responseHeader(src http.Header) http.Header {
 	return h
 }
 
-// setAuth puts the provider's credential on the upstream request and returns
+// setAuth puts the provider's credential (key, from 0, of its keys) on the upstream request and returns
 // the secret in use (for redaction). With auth_value passthrough the client's
 // own credential is forwarded, except the one that authenticated the client
 // to this proxy (settings.auth_key): that key is the proxy's, never a
 // provider's. ok is false when nothing is left to pass through.
-func setAuth(h http.Header, p config.Provider, client http.Header, authKey config.Secret) (secret string, ok bool) {
+func setAuth(h http.Header, p config.Provider, key int, client http.Header, authKey config.Secret) (secret string, ok bool) {
 	if p.AuthValue.IsPassthrough() {
 		key := authKey.Reveal()
 		if v := client.Get("X-Api-Key"); v != "" && (key == "" || v != key) {
@@ -67,7 +69,7 @@ func setAuth(h http.Header, p config.Provider, client http.Header, authKey confi
 		}
 		return "", false
 	}
-	v := p.AuthValue.Reveal()
+	v := p.Credentials()[key].Reveal()
 	if p.Type == config.TypeOpenAI || p.AuthType == config.AuthAuthToken {
 		h.Set("Authorization", "Bearer "+v)
 	} else {

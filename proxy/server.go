@@ -43,9 +43,10 @@ type Options struct {
 // from start to end.
 type state struct {
 	cfg       *config.Config
-	table     *route.Table
 	upstreams map[string]*upstream
-	strategy  config.Strategy
+	// top is the top-level routing; profiles the named ones.
+	top      *routing
+	profiles map[string]*routing
 }
 
 // Server is the proxy. Create it with New; Start and Stop open and close the
@@ -102,6 +103,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	s.state.Store(st)
 	s.metrics = newMetricsHandler(s)
+	s.setKeys(cfg)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -109,12 +111,12 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 func buildState(cfg *config.Config, version string) (*state, error) {
 	st := &state{
 		cfg:       cfg,
-		table:     route.NewTable(cfg.Routes, cfg.Settings.DefaultRoute),
 		upstreams: make(map[string]*upstream, len(cfg.Providers)),
-		strategy:  cfg.Settings.SelectionStrategy,
+		top:       newRouting("", cfg.Routes, cfg.Settings),
+		profiles:  make(map[string]*routing, len(cfg.Profiles)),
 	}
-	if st.strategy == "" {
-		st.strategy = config.StrategyPriority
+	for _, p := range cfg.Profiles {
+		st.profiles[p.Name] = newRouting(p.Name, p.Routes, p.Settings)
 	}
 	for _, p := range cfg.Providers {
 		if !p.Enabled {
@@ -260,7 +262,8 @@ func (s *Server) RetryNow(provider string) error {
 	return nil
 }
 
-// SetStrategy changes the selection strategy live (until the next reload).
+// SetStrategy changes the top-level selection strategy live (until the
+// next reload); profiles keep theirs.
 func (s *Server) SetStrategy(strategy config.Strategy) error {
 	if !isStrategy(strategy) {
 		return fmt.Errorf("unknown selection strategy %q (want priority, round_robin or random)", strategy)
@@ -269,7 +272,9 @@ func (s *Server) SetStrategy(strategy config.Strategy) error {
 	defer s.reloadMu.Unlock()
 	old := s.state.Load()
 	st := *old
-	st.strategy = strategy
+	top := *old.top
+	top.strategy = strategy
+	st.top = &top
 	s.state.Store(&st)
 	s.log.Info("selection strategy changed", slog.String("strategy", string(strategy)))
 	s.bus.publish(Event{Kind: EventChanged, Time: time.Now(), Reason: "strategy " + string(strategy)})
@@ -317,6 +322,7 @@ func (s *Server) Reload() error {
 	}
 	s.state.Store(st)
 	s.carryHealth(old.cfg, cfg)
+	s.setKeys(cfg)
 	// Requests in flight keep their old transports; only idle connections go.
 	for _, u := range old.upstreams {
 		u.close()
@@ -349,6 +355,13 @@ func (s *Server) carryHealth(old, cur *config.Config) {
 	}
 }
 
+// setKeys tells the health tracker how many keys each provider has.
+func (s *Server) setKeys(cfg *config.Config) {
+	for _, p := range cfg.Providers {
+		s.health.SetKeys(p.Name, len(p.Keys))
+	}
+}
+
 func firstLine(s string) string {
 	for i := 0; i < len(s); i++ {
 		if s[i] == '\n' {
@@ -365,7 +378,7 @@ func (s *Server) Snapshot() Snapshot {
 		Version:    s.version,
 		Listen:     s.configuredListen(),
 		Running:    s.Running(),
-		Strategy:   st.strategy,
+		Strategy:   st.top.strategy,
 		ConfigPath: st.cfg.Path,
 		LogFile:    s.logFile,
 		Routes:     len(st.cfg.Routes),
@@ -384,7 +397,7 @@ func (s *Server) Snapshot() Snapshot {
 		if !h.Until.IsZero() {
 			remaining = max(h.Until.Sub(now), 0)
 		}
-		snap.Providers = append(snap.Providers, ProviderStatus{
+		ps := ProviderStatus{
 			Name:              p.Name,
 			Type:              p.Type,
 			BaseURL:           p.BaseURL,
@@ -402,7 +415,17 @@ func (s *Server) Snapshot() Snapshot {
 			Failures:          h.Failures,
 			LatencyP50:        h.LatencyP50,
 			LatencyP99:        h.LatencyP99,
-		})
+			Quota:             h.Quota,
+			QuotaAt:           h.QuotaAt,
+			Used:              h.Quota.UsedAt(now),
+		}
+		for _, k := range h.Keys {
+			if k.Key <= len(p.Keys) {
+				ps.Keys = append(ps.Keys, KeyStatus{Key: k.Key, Fingerprint: Fingerprint(p.Keys[k.Key-1].Reveal()),
+					State: k.State, Until: k.Until, Reason: k.Reason})
+			}
+		}
+		snap.Providers = append(snap.Providers, ps)
 	}
 	return snap
 }

@@ -217,6 +217,7 @@ func providerMenu(ps proxy.ProviderStatus, configPath string, now time.Time) Ite
 			info("type", "Type: "+string(ps.Type)+" at "+ps.BaseURL),
 			info("error", lastErr),
 			info("requests", requests),
+			info("quota", "Limits: "+quotaLine(ps, now)),
 			{Action: ActRetry + ps.Name, Label: "Retry now", Disabled: !ps.Enabled || ps.Healthy},
 		},
 	}
@@ -253,6 +254,15 @@ func providerHealth(ps proxy.ProviderStatus, now time.Time) string {
 		return "disabled"
 	}
 	return strings.ReplaceAll(string(ps.State), "_", " ")
+}
+
+// quotaLine says how much of its rate-limit windows the provider used, as
+// its last answer said, or "not reported".
+func quotaLine(ps proxy.ProviderStatus, now time.Time) string {
+	if q := ps.QuotaText(now); q != "" {
+		return q
+	}
+	return "not reported"
 }
 
 // clock formats a remaining time as m:ss, rounded up so it never shows 0:00

@@ -12,6 +12,7 @@ import (
 	"github.com/ccbalancer/ccbalancer/proxy"
 	"github.com/ccbalancer/ccbalancer/proxy/health"
 	"github.com/ccbalancer/ccbalancer/supervisor"
+	"github.com/ccbalancer/ccbalancer/proxy/quota"
 )
 
 // now is the time menus are built at in these tests.
@@ -89,6 +90,7 @@ func TestProviderMenu(t *testing.T) {
 		{Action: "provider-info:type:B", Label: "Type: openai at https://b", Disabled: true},
 		{Action: "provider-info:error:B", Label: "Last error at 14:02:07: HTTP 529: Overloaded", Disabled: true},
 		{Action: "provider-info:requests:B", Label: "Requests: 7 served, 2 failed", Disabled: true},
+		{Action: "provider-info:quota:B", Label: "Limits: not reported", Disabled: true},
 		{Action: "retry:B", Label: "Retry now"},
 	}}
 	if diff := cmp.Diff(want, providerMenu(failedOver, "/c/providers.yaml", now)); diff != "" {
@@ -104,12 +106,23 @@ func TestProviderMenu(t *testing.T) {
 		{provider("F", health.StateCooling, 0, "x"), "F: cooling down"},
 		{provider("G", health.StateBudgetReached, 30*time.Second, "budget"), "G: budget reached, 0:30 left"},
 	}
+	// A subscription out of its 5-hour window: the limits line says how
+	// much of each window is used.
+	reset := now.Add(3 * time.Hour)
+	sub := provider("S", health.StateRateLimited, 3*time.Hour, "HTTP 429")
+	sub.Quota = quota.Info{Windows: []quota.Window{
+		{Name: "5h", Limit: -1, Remaining: -1, Utilization: 1, Status: "rejected", Reset: reset},
+		{Name: "7d", Limit: -1, Remaining: -1, Utilization: 0.4, Reset: reset.Add(72 * time.Hour)},
+	}}
+	if got := providerMenu(sub, "", now).Children[3].Label; got != "Limits: 5h window 100% used, 7d 40%" {
+		t.Errorf("limits line %q", got)
+	}
 	for _, l := range labels {
 		got := providerMenu(l.p, "", now)
 		if got.Label != l.want {
 			t.Errorf("label %q, want %q", got.Label, l.want)
 		}
-		if retry := got.Children[3]; retry.Disabled != (!l.p.Enabled) {
+		if retry := got.Children[4]; retry.Disabled != (!l.p.Enabled) {
 			t.Errorf("%s: Retry now disabled=%v", l.want, retry.Disabled)
 		}
 	}
@@ -214,11 +227,13 @@ Providers >
     Type:  at  (disabled)
     Last error: none (disabled)
     Requests: 0 served (disabled)
+    Limits: not reported (disabled)
     Retry now (disabled)
   D: needs attention >
     Type:  at  (disabled)
     Last error: none (disabled)
     Requests: 0 served (disabled)
+    Limits: not reported (disabled)
     Retry now
 Strategy >
   Priority [ ]

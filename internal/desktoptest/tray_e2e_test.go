@@ -71,6 +71,7 @@ func TestTrayEndToEnd(t *testing.T) {
     Type: anthropic at ` + url + ` (disabled)
     Last error: none (disabled)
     Requests: 0 served (disabled)
+    Limits: not reported (disabled)
     Retry now (disabled)
 `
 	}

@@ -45,6 +45,9 @@ type Reply struct {
 	// Step, when set, paces a stream by the test: each delta waits for a
 	// value on it (after Gap, if any).
 	Step <-chan struct{}
+	// Header is sent with the answer, whatever the mode (rate-limit
+	// headers, for example).
+	Header http.Header
 }
 
 // Request is what the upstream received.
@@ -59,9 +62,36 @@ type Upstream struct {
 	Name string
 
 	recorder[func(n int, r *http.Request) Reply]
+	Models
 	// Cancelled receives one value each time a request's context ends while
 	// the handler is still writing or waiting (the client went away).
 	Cancelled chan struct{}
+}
+
+// Models answers GET /v1/models (Anthropic) or GET /models (OpenAI) with a
+// list of Names, or with an error of Status when it is not 0. It is shared
+// by both fakes; the requests are recorded, but not counted as the
+// numbered requests a script sees.
+type Models struct {
+	mu     sync.Mutex
+	names  []string
+	status int
+}
+
+// SetModels sets the answer to a model list request.
+func (m *Models) SetModels(status int, names ...string) {
+	m.mu.Lock()
+	m.status, m.names = status, names
+	m.mu.Unlock()
+}
+
+func (m *Models) answer() (int, []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.names == nil && m.status == 0 {
+		return 0, []string{"claude-sonnet-5", "claude-haiku-5-5"}
+	}
+	return m.status, m.names
 }
 
 // New returns an upstream that answers every request with OK.
@@ -79,6 +109,22 @@ func (u *Upstream) Always(rep Reply) { u.SetScript(func(int, *http.Request) Repl
 
 // ServeHTTP implements the Messages API.
 func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == "/v1/models" {
+		u.keep(r)
+		status, names := u.answer()
+		if status != 0 {
+			writeError(w, status, errorType(status), http.StatusText(status))
+			return
+		}
+		var data []map[string]any
+		for _, n := range names {
+			data = append(data, map[string]any{"type": "model", "id": n, "display_name": n, "created_at": "2026-01-01T00:00:00Z"})
+		}
+		b, _ := json.Marshal(map[string]any{"data": data, "has_more": false, "first_id": names[0], "last_id": names[len(names)-1]})
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(b)
+		return
+	}
 	n, body, script := u.record(r)
 	if r.URL.Path != "/v1/messages" || r.Method != http.MethodPost {
 		writeError(w, http.StatusNotFound, "not_found_error", "no such endpoint "+r.URL.Path)
@@ -93,6 +139,9 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep := script(n, r)
+	for k, vs := range rep.Header {
+		w.Header()[http.CanonicalHeaderKey(k)] = vs
+	}
 	if rep.Text == "" {
 		rep.Text = fmt.Sprintf("Hello from %s.", u.Name)
 	}
@@ -292,6 +341,13 @@ func (rc *recorder[S]) record(r *http.Request) (int, []byte, S) {
 	defer rc.mu.Unlock()
 	rc.requests = append(rc.requests, Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Body: body})
 	return n, body, rc.script
+}
+
+// keep records a request that is not one of the numbered ones.
+func (rc *recorder[S]) keep(r *http.Request) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.requests = append(rc.requests, Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone()})
 }
 
 // Requests returns copies of the requests received so far.

@@ -21,6 +21,8 @@ type ChatReply struct {
 	ToolCalls []ToolCall
 	// Cut ends a stream after the first content chunk without [DONE].
 	Cut bool
+	// Header is sent with the answer (rate-limit headers, for example).
+	Header http.Header
 }
 
 // OpenAI is a fake Chat Completions upstream speaking the real wire format:
@@ -30,6 +32,7 @@ type OpenAI struct {
 	Name string
 
 	recorder[func(n int, req map[string]any) ChatReply]
+	Models
 }
 
 // NewOpenAI returns an upstream that answers with a short text.
@@ -44,6 +47,22 @@ func (u *OpenAI) SetScript(f func(n int, req map[string]any) ChatReply) { u.setS
 
 // ServeHTTP implements Chat Completions.
 func (u *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/models") {
+		u.keep(r)
+		status, names := u.answer()
+		if status != 0 {
+			openaiError(w, status, "")
+			return
+		}
+		var data []map[string]any
+		for _, n := range names {
+			data = append(data, map[string]any{"id": n, "object": "model", "created": 1767225600, "owned_by": u.Name})
+		}
+		b, _ := json.Marshal(map[string]any{"object": "list", "data": data})
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(b)
+		return
+	}
 	n, body, script := u.record(r)
 	if !strings.HasSuffix(r.URL.Path, "/chat/completions") {
 		openaiError(w, 404, "Unknown path "+r.URL.Path)
@@ -55,6 +74,9 @@ func (u *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep := script(n, req)
+	for k, vs := range rep.Header {
+		w.Header()[http.CanonicalHeaderKey(k)] = vs
+	}
 	if rep.Status != 0 {
 		openaiError(w, rep.Status, rep.Message)
 		return

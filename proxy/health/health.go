@@ -247,6 +247,28 @@ func (t *Tracker) State(name string) (State, time.Time) {
 	return StateHealthy, time.Time{}
 }
 
+// Used is the share of the provider's rate-limit windows used, 0 to 1, as
+// its last answer's headers said, counting only windows that had not reset
+// by now; 0 when nothing is known.
+func (t *Tracker) Used(name string, now time.Time) float64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p, _, _ := t.lookupRead(name)
+	if p == nil {
+		return 0
+	}
+	return max(p.quota.UsedAt(now), 0)
+}
+
+// lookupRead is lookup without creating a record for an unknown name.
+func (t *Tracker) lookupRead(name string) (*provider, string, int) {
+	if t.m[name] == nil && !strings.Contains(name, "#") {
+		return nil, name, 0
+	}
+	p, prov, key := t.lookup(name)
+	return p, prov, key
+}
+
 // Observe keeps what an answer's headers said about the provider's limits
 // (name may be a key's; the provider keeps the last one seen).
 func (t *Tracker) Observe(name string, info quota.Info) {

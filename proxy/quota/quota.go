@@ -83,6 +83,18 @@ func (i Info) Used() float64 {
 	return used
 }
 
+// UsedAt is Used over the windows that had not reset by now (a window
+// whose reset is unknown counts).
+func (i Info) UsedAt(now time.Time) float64 {
+	used := -1.0
+	for _, w := range i.Windows {
+		if w.Reset.IsZero() || w.Reset.After(now) {
+			used = max(used, w.Used())
+		}
+	}
+	return used
+}
+
 // ExhaustedUntil returns the latest reset among the exhausted windows: when
 // every limit that stopped the provider is replenished. ok is false when no
 // window with a known reset is exhausted.

@@ -81,3 +81,5 @@ func BenchmarkSelectAndServe(b *testing.B) {
 		}
 	})
 }
+
+func (fixedHealth) NearLimit(string) bool { return false }

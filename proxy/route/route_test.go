@@ -237,8 +237,11 @@ func TestSessionMemoryBounded(t *testing.T) {
 		if n := s.Len(); n > maxSessions {
 			t.Fatalf("remembered %d sessions, bound %d", n, maxSessions)
 		}
-		if p, ok := s.sessions.get(fmt.Sprint("s", 3*maxSessions-1)); !ok || p != "A" {
+		if p, _, ok := s.sessions.get(fmt.Sprint("s", 3*maxSessions-1)); !ok || p != "A" {
 			t.Fatal("newest session was dropped")
 		}
 	})
 }
+
+func (fakeHealth) NearLimit(string) bool  { return false }
+func (stateHealth) NearLimit(string) bool { return false }

@@ -11,9 +11,13 @@ import (
 	"github.com/ccbalancer/ccbalancer/proxy/health"
 )
 
-// Health answers a provider's state and when it ends (zero: no timer).
+// Health answers a provider's state and when it ends (zero: no timer), and
+// whether it is close to its rate limit (a share of its window used that
+// the settings call close: quota_near_limit). State also answers a key's
+// state by its health.KeyName.
 type Health interface {
 	State(provider string) (health.State, time.Time)
+	NearLimit(provider string) bool
 }
 
 // Selector orders a route's entries for one request. It keeps the
@@ -22,6 +26,7 @@ type Health interface {
 // provider name).
 type Selector struct {
 	rr       sync.Map // route pattern -> *atomic.Uint64
+	keys     keyTurns
 	sessions sessions
 }
 
@@ -32,8 +37,9 @@ func NewSelector() *Selector {
 
 // Order returns the route's entries in the order to try them (DESIGN.md
 // section 10): healthy providers first, ordered by strategy (sticky session
-// first for round_robin and random), then cooling ones, soonest back first.
-// Providers rate limited, needing attention or over budget are left out.
+// first for round_robin and random), those close to their rate limit after
+// the others, then cooling ones, soonest back first. Providers rate
+// limited, needing attention or over budget are left out.
 func (s *Selector) Order(r *config.Route, strategy config.Strategy, session string, h Health) []config.RouteEntry {
 	var ready, cooling []config.RouteEntry
 	until := make(map[string]time.Time, len(r.Entries))
@@ -59,13 +65,26 @@ func (s *Selector) Order(r *config.Route, strategy config.Strategy, session stri
 		rand.Shuffle(len(ready), func(i, j int) { ready[i], ready[j] = ready[j], ready[i] })
 	}
 	if strategy != config.StrategyPriority && session != "" {
-		if p, ok := s.sessions.get(session); ok {
+		if p, _, ok := s.sessions.get(session); ok {
 			if i := slices.IndexFunc(ready, func(e config.RouteEntry) bool { return e.Provider == p }); i > 0 {
 				e := ready[i]
 				ready = slices.Delete(ready, i, i+1)
 				ready = slices.Insert(ready, 0, e)
 			}
 		}
+	}
+	// A provider close to its limit is still in rotation, but goes behind
+	// the others before its window runs out.
+	if len(ready) > 1 {
+		var near []config.RouteEntry
+		ready = slices.DeleteFunc(ready, func(e config.RouteEntry) bool {
+			if h.NearLimit(e.Provider) {
+				near = append(near, e)
+				return true
+			}
+			return false
+		})
+		ready = append(ready, near...)
 	}
 	slices.SortStableFunc(cooling, func(a, b config.RouteEntry) int {
 		return until[a.Provider].Compare(until[b.Provider])
@@ -74,9 +93,13 @@ func (s *Selector) Order(r *config.Route, strategy config.Strategy, session stri
 }
 
 // Served records that provider served the session, so its next requests stay there.
-func (s *Selector) Served(session, provider string) {
+func (s *Selector) Served(session, provider string) { s.ServedKey(session, provider, 0) }
+
+// ServedKey records that key (from 0) of provider served the session: its
+// next requests stay on that key (prompt caching is per key).
+func (s *Selector) ServedKey(session, provider string, key int) {
 	if session != "" {
-		s.sessions.put(session, provider)
+		s.sessions.put(session, provider, key)
 	}
 }
 
@@ -89,6 +112,7 @@ const (
 
 type sessionEntry struct {
 	provider string
+	key      int
 	used     time.Time
 }
 
@@ -97,21 +121,21 @@ type sessions struct {
 	m  map[string]sessionEntry
 }
 
-func (s *sessions) get(id string) (string, bool) {
+func (s *sessions) get(id string) (provider string, key int, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.m[id]
-	return e.provider, ok
+	return e.provider, e.key, ok
 }
 
-func (s *sessions) put(id, provider string) {
+func (s *sessions) put(id, provider string, key int) {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.m[id]; !ok && len(s.m) >= maxSessions {
 		s.pruneLocked(now)
 	}
-	s.m[id] = sessionEntry{provider: provider, used: now}
+	s.m[id] = sessionEntry{provider: provider, key: key, used: now}
 }
 
 func (s *sessions) pruneLocked(now time.Time) {
