@@ -1,0 +1,83 @@
+package proxy
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/ccbalancer/ccbalancer/config"
+	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
+)
+
+// TestProfiles: a profile, named by URL prefix or header, routes with its
+// own table; every endpoint works under the prefix; an unknown profile gets
+// a 404 naming the known ones; other requests are not affected.
+func TestProfiles(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) {
+		set := c.Settings
+		c.Profiles = []config.Profile{
+			{Name: "work", Settings: set, Routes: []config.Route{{Pattern: "*", Entries: []config.RouteEntry{{Provider: "B", Model: "glm-4.6", Priority: 1}}}}},
+			{Name: "home", Settings: set, Routes: c.Routes},
+		}
+	}, ups("A", "B")...)
+
+	tests := []struct {
+		name     string
+		path     string
+		header   map[string]string
+		provider string
+	}{
+		{"top level", "/v1/messages?beta=true", nil, "A"},
+		{"URL prefix", "/p/work/v1/messages?beta=true", nil, "B"},
+		{"header", "/v1/messages?beta=true", map[string]string{"X-Ccbalancer-Profile": "work"}, "B"},
+		{"URL wins over header", "/p/home/v1/messages", map[string]string{"X-Ccbalancer-Profile": "work"}, "A"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := e.post(tt.path, claudeBody("claude-sonnet-5", false), tt.header)
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || resp.Header.Get("X-Provider-Used") != tt.provider {
+				t.Fatalf("status %d from %q, want 200 from %s", resp.StatusCode, resp.Header.Get("X-Provider-Used"), tt.provider)
+			}
+		})
+	}
+	// What B received: the path without the prefix, the profile's model,
+	// and no profile header.
+	for _, r := range e.ups["B"].Requests() {
+		if r.Path != "/v1/messages" || r.RawQuery != "beta=true" || !strings.Contains(string(r.Body), `"model":"glm-4.6"`) || r.Header.Get("X-Ccbalancer-Profile") != "" {
+			t.Errorf("B received %s?%s with body model %q and profile header %q", r.Path, r.RawQuery, r.Body[:40], r.Header.Get("X-Ccbalancer-Profile"))
+		}
+	}
+
+	for _, path := range []string{"/p/work/", "/p/work/providers", "/p/work/metrics"} {
+		resp, err := e.client.Get(e.front.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("GET %s: %d", path, resp.StatusCode)
+		}
+	}
+	resp := e.post("/p/work/v1/messages/count_tokens", claudeBody("claude-sonnet-5", false), nil)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("count_tokens under the prefix: %d", resp.StatusCode)
+	}
+
+	for _, c := range []struct {
+		path   string
+		header map[string]string
+	}{{"/p/play/v1/messages", nil}, {"/v1/messages", map[string]string{"X-Ccbalancer-Profile": "play"}}} {
+		resp := e.post(c.path, claudeBody("claude-sonnet-5", false), c.header)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		typ, msg, _ := anthropic.ParseError(b)
+		if resp.StatusCode != http.StatusNotFound || typ != anthropic.ErrNotFound ||
+			!strings.Contains(msg, `no profile "play"`) || !strings.Contains(msg, "known profiles are home, work") {
+			t.Errorf("%s: %d %s", c.path, resp.StatusCode, b)
+		}
+	}
+}
