@@ -62,6 +62,7 @@ type Server struct {
 	bus      Bus
 	handler  http.Handler
 	metrics  http.Handler // GET /metrics
+	probes   prober
 
 	reloadMu sync.Mutex // serialises Reload and SetStrategy
 
@@ -177,6 +178,7 @@ func (s *Server) Start() error {
 			s.log.Error("server stopped", slog.Any("err", err))
 		}
 	}()
+	s.startProbes()
 	s.log.Info("proxy listening", slog.String("addr", ln.Addr().String()))
 	s.bus.publish(Event{Kind: EventStarted, Time: time.Now()})
 	return nil
@@ -211,6 +213,7 @@ func (s *Server) Stop(ctx context.Context) error {
 		return nil
 	}
 	s.bound.Store(nil)
+	s.stopProbes()
 	err := s.srv.Shutdown(ctx)
 	if err != nil {
 		s.log.Warn("grace period over, aborting in-flight requests", slog.Int64("in_flight", s.inFlight.Load()))
@@ -449,6 +452,13 @@ func (s *Server) noteServed(provider string) {
 // onHealth turns state transitions into events.
 func (s *Server) onHealth(tr health.Transition) {
 	now := time.Now()
+	if tr.Key != 0 {
+		// One key of a provider that others keep in rotation: logged, and
+		// shown in snapshots, but not an event (the provider did not change).
+		s.log.Info("key state changed", slog.String("provider", tr.Provider), slog.Int("key", tr.Key),
+			slog.String("state", string(tr.State)), slog.String("was", string(tr.Prev)), slog.String("reason", tr.Reason))
+		return
+	}
 	ev := Event{Kind: EventProviderState, Time: now, Provider: tr.Provider, State: tr.State, Prev: tr.Prev, Reason: tr.Reason, Until: tr.Until}
 	if tr.State == health.StateHealthy {
 		s.allDown.Store(false)
