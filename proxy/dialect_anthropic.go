@@ -34,6 +34,9 @@ func (anthropicDialect) request(req *request, u *upstream, e config.RouteEntry) 
 		setBody(out, held, body)
 	}
 	copyRequestHeaders(out.Header, req.r.Header)
+	if !u.cfg.AuthValue.IsPassthrough() {
+		stripOAuthBetas(out.Header)
+	}
 	secret, ok := setAuth(out.Header, u.cfg, req.key, req.r.Header, req.st.cfg.Settings.AuthKey)
 	if !ok {
 		return nil, "", noCredential()

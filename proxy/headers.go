@@ -48,6 +48,37 @@ func responseHeader(src http.Header) http.Header {
 	return h
 }
 
+// stripOAuthBetas removes from anthropic-beta the flags that only a Claude
+// subscription's OAuth login may send (oauth-2025-04-20, as Claude Code
+// sends it with a subscription; any "oauth-" flag): a provider that gets
+// an API key instead rejects a request that carries them. The header goes
+// when no flag is left.
+func stripOAuthBetas(h http.Header) {
+	vs := h.Values("Anthropic-Beta")
+	if len(vs) == 0 {
+		return
+	}
+	var keep []string
+	changed := false
+	for _, v := range vs {
+		for _, f := range strings.Split(v, ",") {
+			f = strings.TrimSpace(f)
+			if f == "" || strings.HasPrefix(strings.ToLower(f), "oauth-") {
+				changed = true
+				continue
+			}
+			keep = append(keep, f)
+		}
+	}
+	if !changed {
+		return
+	}
+	h.Del("Anthropic-Beta")
+	if len(keep) > 0 {
+		h.Set("Anthropic-Beta", strings.Join(keep, ","))
+	}
+}
+
 // setAuth puts the provider's credential (key, from 0, of its keys) on the upstream request and returns
 // the secret in use (for redaction). With auth_value passthrough the client's
 // own credential is forwarded, except the one that authenticated the client
