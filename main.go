@@ -44,6 +44,7 @@ Usage:
   ccbalancer secret set|list|delete [NAME]                   keys in the OS keyring (auth_value: "keyring:NAME")
   ccbalancer service install|uninstall|start|stop|status [--user] [--config F] [--env-file F]
   ccbalancer autostart enable|disable|status [--config F]     start the tray at login
+  ccbalancer statusline [--config F] [--url URL]               one line for Claude Code's statusLine (JSON on stdin)
   ccbalancer version
 
 The configuration is found at --config, $CCBALANCER_CONFIG, ./providers.yaml, or
@@ -79,6 +80,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runInit(args, stdout, stderr)
 	case "check":
 		return runCheck(args, stdout, stderr)
+	case "statusline":
+		return runStatusline(args, os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return 0

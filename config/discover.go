@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 // ErrNotFound is returned (wrapped) by Discover when no config file exists
@@ -120,4 +122,40 @@ func WriteExample(path string, data []byte) (err error) {
 		return fmt.Errorf("writing example config %s: %w", path, err)
 	}
 	return nil
+}
+
+// ListenOf reads only the listen address (settings.host and settings.port)
+// of the config file at path, without validating the rest or resolving any
+// credential: for commands that talk to a running proxy (the status line),
+// which must answer fast and need none of the keys. A missing file gives
+// the default address.
+func ListenOf(path string) (string, error) {
+	s := Defaults()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return s.Listen(), nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading config %s: %w", path, err)
+	}
+	var doc struct {
+		Settings struct {
+			Host *string `yaml:"host"`
+			Port *int    `yaml:"port"`
+		} `yaml:"settings"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return "", fmt.Errorf("reading config %s: %w", path, err)
+	}
+	if h := doc.Settings.Host; h != nil && *h != "" {
+		s.Host = *h
+		if !IsLoopback(s.Host) {
+			// A proxy listening on every interface is still reached here.
+			s.Host = "127.0.0.1"
+		}
+	}
+	if p := doc.Settings.Port; p != nil && *p > 0 {
+		s.Port = *p
+	}
+	return s.Listen(), nil
 }

@@ -50,6 +50,8 @@ func (s *Server) routes() http.Handler {
 			method(http.MethodPost, s.admin(s.handleReload))
 		case "/metrics":
 			method(http.MethodGet, s.handleMetrics)
+		case "/session":
+			method(http.MethodGet, s.handleSession)
 		default:
 			anthropic.WriteError(w, http.StatusNotFound, anthropic.ErrNotFound,
 				fmt.Sprintf("no endpoint %s %s (this proxy serves POST /v1/messages)", r.Method, r.URL.Path))

@@ -36,6 +36,10 @@ type Options struct {
 	// Listen overrides settings host:port when not empty. It follows the
 	// same rule as the file's address (config.Settings.CheckListen).
 	Listen string
+	// CostToday, when set, answers what the day's requests cost so far in
+	// US dollars (from a usage ledger), for /session and the status line;
+	// ok is false when it is not known.
+	CostToday func() (usd float64, ok bool)
 }
 
 // state is everything derived from one configuration. It is immutable and
@@ -55,6 +59,7 @@ type Server struct {
 	log      *slog.Logger
 	version  string
 	logFile  string
+	cost     func() (float64, bool)
 	listen   string
 	state    atomic.Pointer[state]
 	health   *health.Tracker
@@ -92,6 +97,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		version:  opts.Version,
 		logFile:  opts.LogFile,
 		listen:   opts.Listen,
+		cost:     opts.CostToday,
 		selector: route.NewSelector(),
 	}
 	if s.version == "" {

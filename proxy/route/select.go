@@ -160,6 +160,12 @@ func (s *sessions) pruneLocked(now time.Time) {
 	}
 }
 
+// Session returns the provider and key (from 0) that served the session
+// last; ok is false for a session not seen (or forgotten).
+func (s *Selector) Session(id string) (provider string, key int, ok bool) {
+	return s.sessions.get(id)
+}
+
 // Len returns how many sessions are remembered.
 func (s *Selector) Len() int {
 	s.sessions.mu.Lock()

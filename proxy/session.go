@@ -1,0 +1,54 @@
+package proxy
+
+import (
+	"net/http"
+	"time"
+)
+
+// SessionStatus answers GET /session?id=ID: which provider serves a Claude
+// Code session (x-claude-code-session-id) and in what state, for the status
+// line. Provider is "" for a session the proxy has not served (or has
+// forgotten); the counts then say how the providers are.
+type SessionStatus struct {
+	Session  string `json:"session"`
+	Provider string `json:"provider"`
+	// Key is the key's number (from 1) and Fingerprint its fingerprint,
+	// for a provider with several keys; 0 and "" otherwise.
+	Key         int     `json:"key,omitempty"`
+	Fingerprint string  `json:"fingerprint,omitempty"`
+	State       string  `json:"state,omitempty"`
+	StateText   string  `json:"state_text,omitempty"`
+	StateUntil  *string `json:"state_until,omitempty"`
+	QuotaText   string  `json:"quota_text,omitempty"`
+	Healthy     int     `json:"healthy_providers"`
+	Enabled     int     `json:"enabled_providers"`
+	// CostTodayUSD is what the day's requests cost so far, when a usage
+	// ledger knows it.
+	CostTodayUSD *float64 `json:"cost_today_usd,omitempty"`
+}
+
+func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("id")
+	snap := s.Snapshot()
+	now := time.Now()
+	out := SessionStatus{Session: id}
+	out.Healthy, out.Enabled = snap.Health()
+	if s.cost != nil {
+		if usd, ok := s.cost(); ok {
+			out.CostTodayUSD = &usd
+		}
+	}
+	if provider, key, ok := s.selector.Session(id); ok && id != "" {
+		for _, p := range snap.Providers {
+			if p.Name != provider {
+				continue
+			}
+			out.Provider, out.State, out.StateText = p.Name, string(p.State), p.StateText(now)
+			out.StateUntil, out.QuotaText = rfc3339(p.Until), p.QuotaText(now)
+			if key < len(p.Keys) {
+				out.Key, out.Fingerprint = p.Keys[key].Key, p.Keys[key].Fingerprint
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
