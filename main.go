@@ -37,7 +37,11 @@ Usage:
   ccbalancer serve [--config F] [--listen HOST:PORT]           proxy only, in the foreground
   ccbalancer demo [--headless] [--listen HOST:PORT] [--traffic=false]
                                                               simulated providers, no keys needed
-  ccbalancer init [--config F]                                write the example configuration
+  ccbalancer init [--config F] [--preset NAME[,NAME…] [--keyring]] [--list]
+                                                              write the example configuration, or one for presets
+  ccbalancer import cc-switch|claude-code-router [FILE] [--config F]
+                                                              turn another tool's configuration into providers.yaml
+  ccbalancer models PROVIDER [--config F]                     list the models a provider offers
   ccbalancer check [--config F]                               validate the configuration
   ccbalancer status                                           show the running instance
   ccbalancer stop                                             stop the running instance
@@ -80,6 +84,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runInit(args, stdout, stderr)
 	case "check":
 		return runCheck(args, stdout, stderr)
+	case "import":
+		return runImport(args, stdout, stderr)
+	case "models":
+		return runModels(args, stdout, stderr)
 	case "statusline":
 		return runStatusline(args, os.Stdin, stdout, stderr)
 	case "version":
@@ -350,30 +358,6 @@ func runDemo(args []string, stderr io.Writer) int {
 	}
 	f.listen = ""
 	return serveConfig(supervisor.Options{Path: cfg.Path, Config: cfg, Fixed: true}, f, stderr, !f.headless, extra)
-}
-
-func runInit(args []string, stdout, stderr io.Writer) int {
-	f, ok := parseFlags("ccbalancer init", args, stderr, "config")
-	if !ok {
-		return 2
-	}
-	path := f.config
-	if path == "" {
-		path = os.Getenv(config.EnvVar)
-	}
-	if path == "" {
-		var err error
-		if path, err = config.DefaultPath(); err != nil {
-			fmt.Fprintf(stderr, "ccbalancer init: %v\n", err)
-			return 1
-		}
-	}
-	if err := config.WriteExample(path, exampleConfig); err != nil {
-		fmt.Fprintf(stderr, "ccbalancer init: %v\n", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "wrote %s (mode 0600)\nedit it, then run `ccbalancer check` and `ccbalancer`\n", path)
-	return 0
 }
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
