@@ -3,10 +3,14 @@ package proxy
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ccbalancer/ccbalancer/config"
+	"github.com/ccbalancer/ccbalancer/internal/fake"
 	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
 )
 
@@ -79,5 +83,56 @@ func TestProfiles(t *testing.T) {
 			!strings.Contains(msg, `no profile "play"`) || !strings.Contains(msg, "known profiles are home, work") {
 			t.Errorf("%s: %d %s", c.path, resp.StatusCode, b)
 		}
+	}
+}
+
+// TestProfileAddedByReload: a profile written into the file while the proxy
+// runs serves after a reload, with no restart, and the top-level routes
+// stay as they were.
+func TestProfileAddedByReload(t *testing.T) {
+	a := httptest.NewServer(fake.New("A"))
+	defer a.Close()
+	b := httptest.NewServer(fake.New("B"))
+	defer b.Close()
+	path := filepath.Join(t.TempDir(), "providers.yaml")
+	base := `providers:
+  - {name: A, type: anthropic, base_url: "` + a.URL + `", auth_value: "k1"}
+  - {name: B, type: anthropic, base_url: "` + b.URL + `", auth_value: "k2"}
+model_routes:
+  "*": [{provider: A}]
+`
+	os.WriteFile(path, []byte(base), 0o600)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(srv.Handler())
+	client := &http.Client{Transport: &http.Transport{}}
+	defer func() { client.CloseIdleConnections(); front.Close(); srv.Close() }()
+	post := func(path string) (int, string) {
+		resp, err := client.Post(front.URL+path, "application/json", strings.NewReader(string(claudeBody("claude-sonnet-5", false))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("X-Provider-Used")
+	}
+	if code, _ := post("/p/other/v1/messages"); code != http.StatusNotFound {
+		t.Fatalf("unknown profile before the reload: %d", code)
+	}
+	os.WriteFile(path, []byte(base+"profiles:\n  other:\n    model_routes:\n      \"*\": [{provider: B}]\n"), 0o600)
+	if err := srv.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if code, by := post("/p/other/v1/messages"); code != 200 || by != "B" {
+		t.Errorf("profile after the reload: %d from %q", code, by)
+	}
+	if _, by := post("/v1/messages"); by != "A" {
+		t.Errorf("top level after the reload served by %q", by)
 	}
 }
