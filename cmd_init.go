@@ -75,7 +75,7 @@ func runInit(args []string, stdout, stderr io.Writer) int {
 	for _, p := range chosen {
 		switch {
 		case p.Key != "" && *keyring:
-			fmt.Fprintf(stdout, "  %s: store its key in the keyring as %q\n", p.ProviderName(), p.Name)
+			fmt.Fprintf(stdout, "  %s: ccbalancer secret set %s\n", p.ProviderName(), p.Name)
 		case p.Key != "":
 			fmt.Fprintf(stdout, "  %s: export %s=<your key>\n", p.ProviderName(), p.Key)
 		}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -127,5 +128,34 @@ model_routes:
 	}
 	if diff := cmp.Diff(want, errLines(t, err)); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+}
+
+// TestKeyListForms: each item of a key list takes any credential form,
+// resolved by the one secret reader: ${ENV}, keyring:NAME, or literal; a
+// keyring entry that is not stored is reported at its item.
+func TestKeyListForms(t *testing.T) {
+	const file = `providers:
+  - {name: A, type: anthropic, base_url: "https://a.example", auth_value: ["${KEY}", "keyring:second", "sk-third", "keyring:missing"]}
+model_routes:
+  "*": [{provider: A}]
+`
+	kr := &fakeKeyring{values: map[string]string{"second": "sk-from-keyring"}}
+	_, err := ParseWith("p.yaml", []byte(file), Sources{Env: testEnv, Keyring: kr.get})
+	want := []string{`p.yaml:2: providers[0].auth_value[3]: provider "A": keyring entry "missing" is not stored: store it with ` + "`ccbalancer secret set missing`"}
+	if diff := cmp.Diff(want, errLines(t, err)); diff != "" {
+		t.Fatalf("errors (-want +got):\n%s", diff)
+	}
+	ok := strings.Replace(file, `, "keyring:missing"`, "", 1)
+	cfg, err := ParseWith("p.yaml", []byte(ok), Sources{Env: testEnv, Keyring: kr.get})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, k := range cfg.Providers[0].Credentials() {
+		got = append(got, k.Reveal())
+	}
+	if diff := cmp.Diff([]string{"sk-secret-from-env", "sk-from-keyring", "sk-third"}, got); diff != "" {
+		t.Errorf("keys (-want +got):\n%s", diff)
 	}
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/proxy"
 	"github.com/ccbalancer/ccbalancer/proxy/health"
-	"github.com/ccbalancer/ccbalancer/supervisor"
 	"github.com/ccbalancer/ccbalancer/proxy/quota"
+	"github.com/ccbalancer/ccbalancer/supervisor"
 )
 
 // now is the time menus are built at in these tests.
