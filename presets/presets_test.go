@@ -87,9 +87,13 @@ func TestCombined(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Parse("p.yaml", out, anyEnv)
+	keyring := func(name string) (string, error) { return "sk-keyring-" + name, nil }
+	cfg, err := config.ParseWith("p.yaml", out, config.Sources{Env: anyEnv, Keyring: keyring})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
+	}
+	if ds, _ := cfg.Provider("DeepSeek"); ds.AuthValue.Reveal() != "sk-keyring-deepseek" {
+		t.Errorf("DeepSeek's key is not read from keyring entry deepseek")
 	}
 	r := matchRoute(cfg, "claude-opus-5-5")
 	var got []string
@@ -99,9 +103,6 @@ func TestCombined(t *testing.T) {
 	want := []string{"Subscription=passthrough", "DeepSeek=deepseek-v4-pro", "OpenRouter=anthropic/claude-opus-4.1"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("opus route (-want +got):\n%s", diff)
-	}
-	if !strings.Contains(string(out), `auth_value: "keyring:deepseek"`) {
-		t.Errorf("keys not written as keyring entries:\n%s", out)
 	}
 	if _, err := Find([]string{"nope"}); err == nil || !strings.Contains(err.Error(), "known: anthropic, claude-subscription") {
 		t.Errorf("unknown preset: %v", err)
