@@ -70,34 +70,48 @@ type KeyStatus struct {
 }
 
 // StateText says the provider's state in a few words for people, as the
-// tray and the status line show it: "healthy", "cooling down, 1:05 left",
-// "rate limited until 17:05", "needs attention", "budget reached until
-// Dec 2 09:00", "disabled".
+// tray, the status line, /providers and the all-failed answer show it:
+// "healthy", "cooling down, 1:05 left", "rate limited until 17:05" (a
+// countdown under an hour, the time of day beyond), "needs attention",
+// "budget reached until 2 Dec 09:00", "disabled".
 func (p ProviderStatus) StateText(now time.Time) string {
-	switch p.State {
-	case health.StateCooling:
-		if p.Until.After(now) {
-			secs := int((p.Until.Sub(now) + time.Second - 1) / time.Second)
-			return fmt.Sprintf("cooling down, %d:%02d left", secs/60, secs%60)
-		}
-		return "cooling down"
-	case health.StateRateLimited:
-		return "rate limited until " + untilText(p.Until, now)
-	case health.StateBudgetReached:
-		return "budget reached until " + untilText(p.Until, now)
-	case health.StateNeedsAttention:
-		return "needs attention"
+	if !p.Enabled {
+		return "disabled"
 	}
-	return string(p.State)
+	return stateText(p.State, p.CooldownRemaining, p.Until, now)
 }
 
-// untilText is a time of day, with the date when it is not today.
-func untilText(t, now time.Time) string {
+// stateText words a state that ends after left, at until.
+func stateText(state health.State, left time.Duration, until, now time.Time) string {
+	timed := func(what string) string {
+		switch {
+		case left <= 0:
+			return what
+		case left >= time.Hour:
+			return what + " until " + UntilText(until, now)
+		}
+		secs := int((left + time.Second - 1) / time.Second)
+		return fmt.Sprintf("%s, %d:%02d left", what, secs/60, secs%60)
+	}
+	switch state {
+	case health.StateCooling:
+		return timed("cooling down")
+	case health.StateRateLimited:
+		return timed("rate limited")
+	case health.StateBudgetReached:
+		return timed("budget reached")
+	}
+	return strings.ReplaceAll(string(state), "_", " ")
+}
+
+// UntilText formats the end of a long state: "16:30", or "2 Jan 16:30" when
+// it is not today.
+func UntilText(t, now time.Time) string {
 	t, now = t.Local(), now.Local()
 	if y, m, d := t.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
 		return t.Format("15:04")
 	}
-	return t.Format("Jan 2 15:04")
+	return t.Format("2 Jan 15:04")
 }
 
 // QuotaText says how much of its rate-limit windows the provider has used,

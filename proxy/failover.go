@@ -263,22 +263,13 @@ func (s *Server) giveUp(req *request, rt *config.Route, outcomes []outcome, firs
 
 // stateNote says in a few words what a provider's state means for the user.
 func stateNote(st health.Status, now time.Time) string {
-	switch st.State {
-	case health.StateCooling:
-		return "cooling down for " + roundUp(st.Until.Sub(now))
-	case health.StateRateLimited:
-		return "rate limited until " + st.Until.Local().Format("15:04:05")
-	case health.StateNeedsAttention:
-		return "needs attention: fix its key or credit, then retry it"
-	case health.StateBudgetReached:
-		return "budget reached until " + st.Until.Local().Format("Jan 2 15:04")
-	case health.StateHealthy:
-		return "healthy"
+	var left time.Duration
+	if !st.Until.IsZero() {
+		left = st.Until.Sub(now)
 	}
-	return string(st.State)
-}
-
-// roundUp prints a remaining time in whole seconds, never "0s".
-func roundUp(d time.Duration) string {
-	return (max(d, 0) + time.Second - 1).Truncate(time.Second).String()
+	text := stateText(st.State, left, st.Until, now)
+	if st.State == health.StateNeedsAttention {
+		text += ": fix its key or credit, then retry it"
+	}
+	return text
 }

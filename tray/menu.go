@@ -10,7 +10,6 @@ import (
 
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/proxy"
-	"github.com/ccbalancer/ccbalancer/proxy/health"
 	"github.com/ccbalancer/ccbalancer/supervisor"
 )
 
@@ -212,7 +211,7 @@ func providerMenu(ps proxy.ProviderStatus, configPath string, now time.Time) Ite
 	}
 	return Item{
 		Action: ActProvider + ps.Name,
-		Label:  ps.Name + ": " + providerHealth(ps, now),
+		Label:  ps.Name + ": " + ps.StateText(now),
 		Children: []Item{
 			info("type", "Type: "+string(ps.Type)+" at "+ps.BaseURL),
 			info("error", lastErr),
@@ -221,39 +220,6 @@ func providerMenu(ps proxy.ProviderStatus, configPath string, now time.Time) Ite
 			{Action: ActRetry + ps.Name, Label: "Retry now", Disabled: !ps.Enabled || ps.Healthy},
 		},
 	}
-}
-
-// providerHealth says a provider's state in a few words. Countdowns come
-// from the state's own end (Until); a state without one shows none.
-func providerHealth(ps proxy.ProviderStatus, now time.Time) string {
-	if !ps.Enabled {
-		return "disabled"
-	}
-	left := func(what string) string {
-		switch {
-		case ps.CooldownRemaining <= 0:
-			return what
-		case ps.CooldownRemaining >= time.Hour:
-			return what + " until " + untilTime(ps.Until, now)
-		default:
-			return what + ", " + clock(ps.CooldownRemaining) + " left"
-		}
-	}
-	switch ps.State {
-	case health.StateHealthy:
-		return "healthy"
-	case health.StateCooling:
-		return left("cooling down")
-	case health.StateRateLimited:
-		return left("rate limited")
-	case health.StateBudgetReached:
-		return left("budget reached")
-	case health.StateNeedsAttention:
-		return "needs attention"
-	case health.StateDisabled:
-		return "disabled"
-	}
-	return strings.ReplaceAll(string(ps.State), "_", " ")
 }
 
 // quotaLine says how much of its rate-limit windows the provider used, as
@@ -290,16 +256,6 @@ func cut(s string, limit int) string {
 		s = string(r[:limit-1]) + "…"
 	}
 	return s
-}
-
-// untilTime formats the end of a long state: "16:30", or "5 Mar 16:30"
-// when it is not today.
-func untilTime(t, now time.Time) string {
-	t, now = t.Local(), now.Local()
-	if y, m, d := t.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
-		return t.Format("15:04")
-	}
-	return t.Format("2 Jan 15:04")
 }
 
 // countingDown reports whether any provider's state has a timer running, so

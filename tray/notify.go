@@ -418,7 +418,7 @@ func outBody(o *out) string {
 	switch {
 	case o.left <= 0:
 	case o.left >= time.Hour:
-		s += " until " + untilTime(o.until, o.until.Add(-o.left))
+		s += " until " + proxy.UntilText(o.until, o.until.Add(-o.left))
 	default:
 		s += " for " + roundDuration(o.left)
 	}
