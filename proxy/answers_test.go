@@ -17,10 +17,11 @@ import (
 )
 
 // TestEveryProviderFailed: when no provider serves a request, the answer
-// names each provider and why, and its status tells the client whether to
-// wait: 503 (or 429 when only rate limits stand in the way) with a
-// retry-after of when the first provider is back, at most 60 s; a 4xx shown
-// at once when only the user can fix it.
+// names each provider and why, and its status makes Claude Code wait or
+// stop as measured with its CLI (docs/claude-code-errors.md): 503 api_error
+// (or 429 when only rate limits stand in the way) with a retry-after of when
+// the first provider is back, at most 60 s; a 4xx with x-should-retry: false
+// when only the user can fix it.
 func TestEveryProviderFailed(t *testing.T) {
 	t.Parallel()
 	type reply = fake.Reply
@@ -33,20 +34,31 @@ func TestEveryProviderFailed(t *testing.T) {
 		wantType   string
 		wantRetry  string // "" when no retry-after
 		wantInMsg  []string
+		// noRetry: x-should-retry: false (the CLI then shows the message
+		// after one request).
+		noRetry bool
 	}{
 		{name: "keys rejected", a: reply{Mode: fake.Status, Status: 401, Message: "invalid x-api-key"},
-			b: reply{Mode: fake.Status, Status: 402, Message: "credit balance too low"}, wantStatus: 400, wantType: anthropic.ErrInvalidRequest,
+			b: reply{Mode: fake.Status, Status: 403, Message: "key disabled"}, wantStatus: 403, wantType: anthropic.ErrPermission, noRetry: true,
+			wantInMsg: []string{"A: HTTP 401: invalid x-api-key (needs attention", "B: HTTP 403: key disabled (needs attention"}},
+		{name: "no credit", a: reply{Mode: fake.Status, Status: 401, Message: "invalid x-api-key"},
+			b: reply{Mode: fake.Status, Status: 402, Message: "credit balance too low"}, wantStatus: 402, wantType: anthropic.ErrBilling, noRetry: true,
 			wantInMsg: []string{"A: HTTP 401: invalid x-api-key (needs attention", "B: HTTP 402: credit balance too low (needs attention"}},
+		{name: "billing error under a 400", a: reply{Mode: fake.Status, Status: 400, Message: "Your credit balance is too low to access the Anthropic API."},
+			b: reply{Mode: fake.Status, Status: 402}, wantStatus: 402, wantType: anthropic.ErrBilling, noRetry: true},
+		{name: "rate limited for hours", a: reply{Mode: fake.Status, Status: 429, RetryAfter: "14400", Message: "5-hour window used up"},
+			b: reply{Mode: fake.Status, Status: 429, RetryAfter: "7200"}, wantStatus: 429, wantType: anthropic.ErrRateLimit, noRetry: true,
+			wantInMsg: []string{"A: HTTP 429: 5-hour window used up (rate limited until "}},
 		{name: "overloaded", cooldown: 30 * time.Second, a: reply{Mode: fake.Status, Status: 529, Message: "Overloaded"},
-			b: reply{Mode: fake.Status, Status: 500, Message: "boom"}, wantStatus: 503, wantType: anthropic.ErrOverloaded, wantRetry: "30",
+			b: reply{Mode: fake.Status, Status: 500, Message: "boom"}, wantStatus: 503, wantType: anthropic.ErrAPI, wantRetry: "30",
 			wantInMsg: []string{"A: HTTP 529: Overloaded (cooling down, 0:30 left)", "B: HTTP 500: boom (cooling down, 0:30 left)"}},
 		{name: "long cooldowns capped", cooldown: 10 * time.Minute, a: reply{Mode: fake.Status, Status: 503},
-			b: reply{Mode: fake.Status, Status: 503}, wantStatus: 503, wantType: anthropic.ErrOverloaded, wantRetry: "60"},
+			b: reply{Mode: fake.Status, Status: 503}, wantStatus: 503, wantType: anthropic.ErrAPI, wantRetry: "60"},
 		{name: "rate limited", a: reply{Mode: fake.Status, Status: 429, RetryAfter: "20", Message: "slow down"},
 			b: reply{Mode: fake.Status, Status: 429, RetryAfter: "40"}, wantStatus: 429, wantType: anthropic.ErrRateLimit, wantRetry: "20",
 			wantInMsg: []string{"A: HTTP 429: slow down (rate limited, 0:20 left)"}},
 		{name: "one key rejected, one overloaded", cooldown: 45 * time.Second, a: reply{Mode: fake.Status, Status: 403},
-			b: reply{Mode: fake.Status, Status: 529}, wantStatus: 503, wantType: anthropic.ErrOverloaded, wantRetry: "45",
+			b: reply{Mode: fake.Status, Status: 529}, wantStatus: 503, wantType: anthropic.ErrAPI, wantRetry: "45",
 			wantInMsg: []string{"A: HTTP 403", "needs attention", "B: HTTP 529"}},
 		{name: "no enabled provider", disableAll: true, wantStatus: 400, wantType: anthropic.ErrInvalidRequest,
 			wantInMsg: []string{"the route has no enabled provider"}},
@@ -73,6 +85,9 @@ func TestEveryProviderFailed(t *testing.T) {
 				if got := resp.Header.Get("Retry-After"); got != tt.wantRetry {
 					t.Errorf("retry-after = %q, want %q", got, tt.wantRetry)
 				}
+				if got := resp.Header.Get("X-Should-Retry") == "false"; got != tt.noRetry {
+					t.Errorf("x-should-retry: false sent: %v, want %v", got, tt.noRetry)
+				}
 				for _, w := range tt.wantInMsg {
 					if !strings.Contains(msg, w) {
 						t.Errorf("message %q does not say %q", msg, w)
@@ -88,7 +103,7 @@ func TestEveryProviderFailed(t *testing.T) {
 				if resp.StatusCode != tt.wantStatus {
 					t.Errorf("second request: %d %s, want %d", resp.StatusCode, body, tt.wantStatus)
 				}
-				if tt.wantStatus == 400 && e.ups["A"].Count()+e.ups["B"].Count() != calls {
+				if tt.noRetry && e.ups["A"].Count()+e.ups["B"].Count() != calls {
 					t.Errorf("providers that need attention were asked again")
 				}
 			})
@@ -106,7 +121,7 @@ func TestNotTriedProvidersNamed(t *testing.T) {
 	resp, body, _ := e.send(false, nil)
 	_, msg, _ := anthropic.ParseError([]byte(body))
 	want := "A: not tried (needs attention: fix its key or credit, then retry it, after HTTP 401: invalid x-api-key); B: HTTP 402: no credit (needs attention"
-	if resp.StatusCode != 400 || !strings.Contains(msg, want) || e.ups["A"].Count() != 0 {
+	if resp.StatusCode != 402 || !strings.Contains(msg, want) || e.ups["A"].Count() != 0 {
 		t.Fatalf("%d %q; A asked %d times", resp.StatusCode, msg, e.ups["A"].Count())
 	}
 }

@@ -23,10 +23,6 @@ const (
 	// transient (429 with retry-after); a window of hours does not, and is
 	// shown to the user at once. Cooling providers are always transient.
 	transientHorizon = 5 * time.Minute
-	// permanentStatus answers a request that no provider can serve until the
-	// user acts (keys rejected, no credit, budgets spent): a 4xx that Claude
-	// Code shows at once instead of retrying.
-	permanentStatus = http.StatusBadRequest
 )
 
 // outcome is what one route entry came to for a request.
@@ -162,7 +158,10 @@ func (s *Server) recordFailure(name, provider string, aerr *attemptError, req *r
 	if aerr.kind == failClientGone {
 		return "", time.Time{}
 	}
-	f := health.Failure{Reason: aerr.reason}
+	f := health.Failure{Reason: aerr.reason, Status: aerr.status}
+	if aerr.credit {
+		f.Status = http.StatusPaymentRequired
+	}
 	if aerr.kind == failProvider {
 		f.State = aerr.state
 		switch aerr.state {
@@ -183,12 +182,23 @@ func (s *Server) recordFailure(name, provider string, aerr *attemptError, req *r
 }
 
 // giveUp answers a request that no provider served (DESIGN.md 5.6): the
-// message names each provider of the route and why, and the status says
-// whether waiting helps. Transient causes (overload, timeouts, a short rate
-// limit, everything cooling down) answer 503 with retry-after set to when
-// the first provider is back; causes that need the user (keys rejected, no
-// credit, spent budgets, a request no provider can take) a 4xx that the
-// client shows at once.
+// message names each provider of the route and why, and the status makes
+// Claude Code do the right thing, as measured with its CLI (2.1.332;
+// docs/claude-code-errors.md):
+//   - transient causes (overload, timeouts, everything cooling down, short
+//     rate limits): 503 api_error, or 429 rate_limit_error when only rate
+//     limits stand in the way, with retry-after set to when the first
+//     provider is back, 1 to 60 s. The CLI waits that long and retries, and
+//     shows the message if it gives up. (An overloaded_error body or a 529
+//     would make it print "Repeated 529 Overloaded errors" and hide the
+//     message; a retry-after above 60 makes it give up at once.)
+//   - causes that need the user: keys rejected (403 permission_error),
+//     accounts out of credit or budgets spent (402 billing_error), rate
+//     limit windows of hours (429 rate_limit_error), all with
+//     x-should-retry: false, which the CLI obeys: one request, the message
+//     shown at once; a route with no usable provider, a model no provider
+//     has, a request no provider can take: 400 invalid_request_error, whose
+//     message the CLI shows (a 404 would be replaced by its own text).
 func (s *Server) giveUp(req *request, rt *config.Route, outcomes []outcome, firstRefusal *outcome) {
 	now := time.Now()
 	tried := make(map[string]bool, len(outcomes))
@@ -200,20 +210,27 @@ func (s *Server) giveUp(req *request, rt *config.Route, outcomes []outcome, firs
 		allNotFound = allNotFound && o.err.kind == failNotFound
 	}
 	var soonest time.Time
-	cooling := false
+	var cooling, keys, credit, limits bool
 	for _, e := range rt.Entries {
 		if _, ok := req.st.upstreams[e.Provider]; !ok {
 			continue
 		}
-		state, until := s.health.State(e.Provider)
-		if state == health.StateCooling || state == health.StateRateLimited && until.Sub(now) <= transientHorizon {
-			cooling = cooling || state == health.StateCooling
-			if soonest.IsZero() || until.Before(soonest) {
-				soonest = until
+		st := s.health.Status(e.Provider)
+		switch {
+		case st.State == health.StateCooling || st.State == health.StateRateLimited && st.Until.Sub(now) <= transientHorizon:
+			cooling = cooling || st.State == health.StateCooling
+			if soonest.IsZero() || st.Until.Before(soonest) {
+				soonest = st.Until
 			}
+		case st.State == health.StateRateLimited:
+			limits = true
+		case st.State == health.StateBudgetReached,
+			st.State == health.StateNeedsAttention && st.LastStatus == http.StatusPaymentRequired:
+			credit = true
+		case st.State == health.StateNeedsAttention:
+			keys = true
 		}
 		if !tried[e.Provider] {
-			st := s.health.Status(e.Provider)
 			note := stateNote(st, now)
 			if st.Reason != "" {
 				note += ", after " + shorten(st.Reason, 80)
@@ -233,17 +250,18 @@ func (s *Server) giveUp(req *request, rt *config.Route, outcomes []outcome, firs
 		detail = "the route has no enabled provider"
 	}
 	log := req.log.With(slog.String("model", req.fields.Model), slog.String("providers", detail))
+	h := req.w.Header()
 
 	switch {
 	case !soonest.IsZero():
 		secs := int(math.Ceil(soonest.Sub(now).Seconds()))
 		secs = min(max(secs, 1), int(maxRetryAfter/time.Second))
-		status, typ := http.StatusServiceUnavailable, anthropic.ErrOverloaded
+		status, typ := http.StatusServiceUnavailable, anthropic.ErrAPI
 		if !cooling {
 			status, typ = http.StatusTooManyRequests, anthropic.ErrRateLimit
 		}
 		log.Error("no provider could serve the request; the client is told to retry", slog.Int("retry_after_s", secs))
-		req.w.Header().Set("Retry-After", strconv.Itoa(secs))
+		h.Set("Retry-After", strconv.Itoa(secs))
 		anthropic.WriteError(req.w, status, typ, fmt.Sprintf("no provider could serve model %s right now, retry in %ds: %s", req.fields.Model, secs, detail))
 	case allRefused && firstRefusal != nil:
 		log.Info("every provider refused the request; the first refusal is relayed")
@@ -253,10 +271,22 @@ func (s *Server) giveUp(req *request, rt *config.Route, outcomes []outcome, firs
 		anthropic.WriteError(req.w, http.StatusBadRequest, anthropic.ErrInvalidRequest, "no provider can take this request: "+detail)
 	case allNotFound:
 		log.Warn("no provider has the model")
-		anthropic.WriteError(req.w, http.StatusNotFound, anthropic.ErrNotFound, fmt.Sprintf("no provider has model %s: %s", req.fields.Model, detail))
-	default:
+		anthropic.WriteError(req.w, http.StatusBadRequest, anthropic.ErrInvalidRequest, fmt.Sprintf("no provider has model %s: %s", req.fields.Model, detail))
+	case keys || credit || limits:
+		status := http.StatusForbidden
+		switch {
+		case credit:
+			status = http.StatusPaymentRequired
+		case limits && !keys:
+			status = http.StatusTooManyRequests
+		}
 		log.Error("no provider can serve the request until something is fixed")
-		anthropic.WriteError(req.w, permanentStatus, anthropic.ErrorTypeForStatus(permanentStatus),
+		h.Set("X-Should-Retry", "false")
+		anthropic.WriteError(req.w, status, anthropic.ErrorTypeForStatus(status),
+			fmt.Sprintf("no provider can serve model %s: %s", req.fields.Model, detail))
+	default:
+		log.Error("no provider can serve the request")
+		anthropic.WriteError(req.w, http.StatusBadRequest, anthropic.ErrInvalidRequest,
 			fmt.Sprintf("no provider can serve model %s: %s", req.fields.Model, detail))
 	}
 }

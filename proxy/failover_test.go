@@ -65,7 +65,7 @@ func TestAllProvidersDown(t *testing.T) {
 		t.Fatalf("status %d, want 503", resp.StatusCode)
 	}
 	typ, msg, ok := anthropic.ParseError([]byte(body))
-	if !ok || typ != anthropic.ErrOverloaded || !strings.Contains(msg, "A: HTTP 529: Overloaded") || !strings.Contains(msg, "B: HTTP 500: boom") {
+	if !ok || typ != anthropic.ErrAPI || !strings.Contains(msg, "A: HTTP 529: Overloaded") || !strings.Contains(msg, "B: HTTP 500: boom") {
 		t.Fatalf("error = %s", body)
 	}
 	if strings.Contains(body, "sk-test") {
@@ -99,7 +99,7 @@ func TestNoRouteForModel(t *testing.T) {
 	resp := e.post("/v1/messages", claudeBody("claude-sonnet-5", false), nil)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if _, msg, _ := anthropic.ParseError(b); resp.StatusCode != 404 || !strings.Contains(msg, `no route for model "claude-sonnet-5"`) {
+	if _, msg, _ := anthropic.ParseError(b); resp.StatusCode != 400 || !strings.Contains(msg, `no route for model "claude-sonnet-5"`) {
 		t.Fatalf("%d %s", resp.StatusCode, b)
 	}
 }
@@ -113,7 +113,7 @@ func TestEchoedKeyRedacted(t *testing.T) {
 	events, cancel := e.srv.Subscribe()
 	defer cancel()
 	resp, body, _ := e.send(false, nil)
-	if resp.StatusCode != 400 || strings.Contains(body, "sk-test-a-secret") || !strings.Contains(body, "[REDACTED]") {
+	if resp.StatusCode != 403 || strings.Contains(body, "sk-test-a-secret") || !strings.Contains(body, "[REDACTED]") {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
 	if le := e.providers()["A"].LastError; strings.Contains(le, "sk-test-a-secret") {

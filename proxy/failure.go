@@ -60,6 +60,9 @@ type attemptError struct {
 	// when it did not say.
 	state health.State
 	wait  time.Duration
+	// credit: the provider said the account has no credit (402, or a
+	// billing error under another status); with state needs_attention.
+	credit bool
 	// committed: bytes of this attempt reached the client. The only honest
 	// end is then an aborted connection (DESIGN.md 5.5).
 	committed bool
@@ -182,7 +185,7 @@ func classifyStatus(status int, header http.Header, errType, msg string, shaped 
 	case status == http.StatusUnauthorized, status == http.StatusForbidden:
 		ae.state = health.StateNeedsAttention
 	case status == http.StatusPaymentRequired, isBillingError(errType, msg):
-		ae.state = health.StateNeedsAttention
+		ae.state, ae.credit = health.StateNeedsAttention, true
 	case status == http.StatusTooManyRequests:
 		// A window that resets in hours keeps the provider out until then,
 		// not for a cooldown (DESIGN.md section 10).

@@ -164,7 +164,9 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, st *stat
 	}
 	rt, isDefault := rtg.table.Match(f.Model)
 	if rt == nil {
-		anthropic.WriteError(w, http.StatusNotFound, anthropic.ErrNotFound,
+		// A 400, not a 404: Claude Code replaces a 404's message with its own
+		// "issue with the selected model" text, and this one says the fix.
+		anthropic.WriteError(w, http.StatusBadRequest, anthropic.ErrInvalidRequest,
 			fmt.Sprintf("no route for model %q: add a model_routes entry (or a catch-all \"*\") to %s", f.Model, configName(st.cfg)))
 		return
 	}

@@ -81,6 +81,10 @@ type Failure struct {
 	// For is how long the state lasts (cooling, rate limited); it is ignored
 	// for StateNeedsAttention, which has no timer.
 	For time.Duration
+	// Status is the upstream's HTTP status, 0 when there was none: it tells
+	// a rejected key (401, 403) from an empty account (402, billing errors)
+	// within needs_attention.
+	Status int
 }
 
 // Transition is a change of a provider's state, reported to the Tracker's
@@ -108,11 +112,13 @@ type Status struct {
 	FailureCount int // consecutive failures
 	LastFailure  time.Time
 	LastError    string
-	Requests     int64
-	Failures     int64
-	LastSuccess  time.Time
-	LatencyP50   time.Duration
-	LatencyP99   time.Duration
+	// LastStatus is the HTTP status of the last failure (0 if it had none).
+	LastStatus  int
+	Requests    int64
+	Failures    int64
+	LastSuccess time.Time
+	LatencyP50  time.Duration
+	LatencyP99  time.Duration
 	// Quota is what the provider's last answer said about its limits, read
 	// at QuotaAt (zero when no answer carried limit headers).
 	Quota   quota.Info
@@ -154,6 +160,7 @@ type provider struct {
 	failures    int
 	lastFailure time.Time
 	lastError   string
+	lastStatus  int
 	lastSuccess time.Time
 	requests    int64
 	failed      int64
@@ -294,6 +301,7 @@ func (t *Tracker) Failed(name string, f Failure) {
 		p.failed++
 		p.lastFailure = now
 		p.lastError = f.Reason
+		p.lastStatus = f.Status
 		if f.State == "" || f.State == StateHealthy {
 			return nil
 		}
@@ -546,6 +554,7 @@ func (t *Tracker) Status(name string) Status {
 		FailureCount: p.failures,
 		LastFailure:  p.lastFailure,
 		LastError:    p.lastError,
+		LastStatus:   p.lastStatus,
 		LastSuccess:  p.lastSuccess,
 		Requests:     p.requests,
 		Failures:     p.failed,
