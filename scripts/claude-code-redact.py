@@ -83,6 +83,13 @@ def redact(body, keep):
     return body
 
 
+def headers_json(entry):
+    """The request line and headers as JSON, one [name, value] pair a line."""
+    pairs = ",\n".join("  " + json.dumps(h) for h in entry["headers"])
+    return '{\n "method": %s,\n "path": %s,\n "headers": [\n%s\n ]\n}\n' % (
+        json.dumps(entry["method"]), json.dumps(entry["path"]), pairs)
+
+
 def block_types(node, seen):
     if isinstance(node, dict):
         if isinstance(node.get("type"), str):
@@ -111,8 +118,7 @@ def main():
             json.dump(body, f, indent=1, ensure_ascii=False)
             f.write("\n")
         with open(base + ".headers.json", "w", encoding="utf-8") as f:
-            json.dump({"method": e["method"], "path": e["path"], "headers": e["headers"]}, f, indent=1)
-            f.write("\n")
+            f.write(headers_json(e))
         seen = set()
         block_types(body.get("messages"), seen)
         block_types(body.get("system"), seen)
