@@ -9,7 +9,7 @@
 # with a clean HOME and working directory, ANTHROPIC_API_KEY=dummy and
 # CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_TELEMETRY=1, and is
 # bounded in time (see scripts/claude-code-lib.sh). A whole run of the matrix
-# takes about 25 minutes with JOBS=5: the CLI's longest retry series (10
+# takes about 25 minutes: the CLI's longest retry series (10
 # retries, or retry-after 60 s honoured ten times) last 3 to 11 minutes.
 #
 # Needs: bash, python3, npm (only to install the CLI once), unshare, ip.
@@ -18,7 +18,7 @@
 # Environment:
 #   CLAUDE_CODE_VERSION  npm version to install (default: latest)
 #   CLAUDE_BIN           use this claude binary instead of installing one
-#   JOBS                 cases run at once (default 4; runs are mostly waits)
+#   JOBS                 cases run at once (default 6; runs are mostly waits)
 #   CASE_TIMEOUT         seconds before a run is killed, unless the case sets
 #                        its own limit (default 900)
 #   OUT                  where runs are kept (default .cache/claude-code-errors)
@@ -78,7 +78,7 @@ for tool in python3 unshare ip; do
 	command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
 done
 . scripts/claude-code-lib.sh
-JOBS=${JOBS:-4}
+JOBS=${JOBS:-6}
 OUT=${OUT:-$repo/.cache/claude-code-errors}
 bin=$(cc_bin)
 version=$("$bin" --version | cut -d' ' -f1)
