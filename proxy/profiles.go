@@ -39,8 +39,11 @@ func newRouting(profile string, routes []config.Route, set config.Settings) *rou
 }
 
 // routingFor finds the routing a request names, by URL prefix or header,
-// and the path it asks for under the prefix. An unknown profile gets a 404
-// that names the known ones; ok is then false.
+// and the path it asks for under the prefix. An unknown profile gets an
+// error that names the known ones; ok is then false. It is a 404, but for
+// the messages endpoint a 400: Claude Code replaces the message of any 404
+// on it with its own "issue with the selected model" text
+// (docs/claude-code-errors.md), and this message says the fix.
 func (s *Server) routingFor(w http.ResponseWriter, r *http.Request, st *state) (rt *routing, path string, ok bool) {
 	path = r.URL.Path
 	name := ""
@@ -67,7 +70,11 @@ func (s *Server) routingFor(w http.ResponseWriter, r *http.Request, st *state) (
 	} else {
 		msg += ": known profiles are " + strings.Join(known, ", ")
 	}
-	anthropic.WriteError(w, http.StatusNotFound, anthropic.ErrNotFound, msg)
+	if path == "/v1/messages" {
+		anthropic.WriteError(w, http.StatusBadRequest, anthropic.ErrInvalidRequest, msg)
+	} else {
+		anthropic.WriteError(w, http.StatusNotFound, anthropic.ErrNotFound, msg)
+	}
 	return nil, "", false
 }
 

@@ -16,7 +16,8 @@ import (
 
 // TestProfiles: a profile, named by URL prefix or header, routes with its
 // own table; every endpoint works under the prefix; an unknown profile gets
-// a 404 naming the known ones; other requests are not affected.
+// an error naming the known ones (a 400 on the messages endpoint, which
+// Claude Code shows; a 404 elsewhere); other requests are not affected.
 func TestProfiles(t *testing.T) {
 	e := newEnv(t, func(c *config.Config) {
 		set := c.Settings
@@ -79,10 +80,19 @@ func TestProfiles(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		typ, msg, _ := anthropic.ParseError(b)
-		if resp.StatusCode != http.StatusNotFound || typ != anthropic.ErrNotFound ||
+		if resp.StatusCode != http.StatusBadRequest || typ != anthropic.ErrInvalidRequest ||
 			!strings.Contains(msg, `no profile "play"`) || !strings.Contains(msg, "known profiles are home, work") {
 			t.Errorf("%s: %d %s", c.path, resp.StatusCode, b)
 		}
+	}
+	resp, err := e.client.Get(e.front.URL + "/p/play/providers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if _, msg, _ := anthropic.ParseError(b); resp.StatusCode != http.StatusNotFound || !strings.Contains(msg, "known profiles are home, work") {
+		t.Errorf("/p/play/providers: %d %s", resp.StatusCode, b)
 	}
 }
 
@@ -122,7 +132,7 @@ model_routes:
 		resp.Body.Close()
 		return resp.StatusCode, resp.Header.Get("X-Provider-Used")
 	}
-	if code, _ := post("/p/other/v1/messages"); code != http.StatusNotFound {
+	if code, _ := post("/p/other/v1/messages"); code != http.StatusBadRequest {
 		t.Fatalf("unknown profile before the reload: %d", code)
 	}
 	os.WriteFile(path, []byte(base+"profiles:\n  other:\n    model_routes:\n      \"*\": [{provider: B}]\n"), 0o600)
