@@ -135,6 +135,9 @@ type request struct {
 	start time.Time
 	// headersAfter is how long the last attempt waited for response headers.
 	headersAfter time.Duration
+	// toolNames maps the function names the last attempt sent to an
+	// OpenAI-compatible provider back to the client's (openaiDialect).
+	toolNames map[string]string
 }
 
 func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, st *state, rtg *routing) {

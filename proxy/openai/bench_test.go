@@ -75,10 +75,11 @@ func TestClaudeCodeBodyConverts(t *testing.T) {
 	if len(body) < 70_000 || len(body) > 95_000 {
 		t.Fatalf("body is %d bytes, want about 80 KB", len(body))
 	}
-	out, _, err := ConvertRequest(body, RequestOptions{Model: "gpt-4.1", Reasoning: true})
+	conv, err := ConvertRequest(body, RequestOptions{Model: "gpt-4.1", Reasoning: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	out := conv.Body
 	var req struct {
 		Messages []struct{ Role string } `json:"messages"`
 		Tools    []json.RawMessage       `json:"tools"`
@@ -97,7 +98,7 @@ func BenchmarkConvertRequest(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := ConvertRequest(body, RequestOptions{Model: "gpt-4.1", Reasoning: true}); err != nil {
+		if _, err := ConvertRequest(body, RequestOptions{Model: "gpt-4.1", Reasoning: true}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -121,7 +122,7 @@ func BenchmarkStreamConverter(b *testing.B) {
 			for b.Loop() {
 				if n%1000 == 0 {
 					// A fresh message now and then keeps buffers realistic.
-					c = NewStreamConverter("claude-sonnet-5", 0)
+					c = NewStreamConverter(StreamOptions{Model: "claude-sonnet-5"})
 					if _, err := c.Process([]byte(open)); err != nil {
 						b.Fatal(err)
 					}

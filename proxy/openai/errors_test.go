@@ -21,14 +21,14 @@ func TestConvertError(t *testing.T) {
 		{"context length", 400, `{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","code":"context_length_exceeded"}}`,
 			"invalid_request_error", "prompt is too long: This model's maximum context length is 128000 tokens."},
 		{"vllm context length", 400, `{"object":"error","message":"This model's maximum context length is 32768 tokens. However, you requested 40000 tokens","type":"BadRequestError","code":400}`,
-			"invalid_request_error", "prompt is too long: This model's maximum context length is 32768 tokens. However, you requested 40000 tokens"},
+			"invalid_request_error", "prompt is too long: 40000 tokens > 32768 maximum (This model's maximum context length is 32768 tokens. However, you requested 40000 tokens)"},
 		{"401 with key echoed", 401, `{"error":{"message":"Incorrect API key provided: sk-proj-abcdefgh1234****5678. You can find your API key at the dashboard.","type":"invalid_request_error","code":"invalid_api_key"}}`,
 			"authentication_error", "Incorrect API key provided: sk-[redacted]. You can find your API key at the dashboard."},
 		{"402 credits", 402, `{"error":{"message":"Insufficient credits","code":402}}`, "billing_error", "Insufficient credits"},
 		{"403", 403, `{"error":"forbidden region"}`, "permission_error", "forbidden region"},
 		{"404 model", 404, `{"error":{"message":"The model 'x' does not exist","type":"invalid_request_error","code":"model_not_found"}}`,
 			"not_found_error", "The model 'x' does not exist"},
-		{"413", 413, `request entity too large`, "request_too_large", "request entity too large"},
+		{"413", 413, `request entity too large`, "invalid_request_error", "prompt is too long: request entity too large"},
 		{"422 fastapi detail", 422, `{"detail":[{"loc":["body","messages"],"msg":"field required"}]}`,
 			"invalid_request_error", `[{"loc":["body","messages"],"msg":"field required"}]`},
 		{"429", 429, `{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}`, "rate_limit_error", "Rate limit reached"},
@@ -41,7 +41,8 @@ func TestConvertError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			gotType, gotMsg, gotShaped := ConvertError(tt.status, []byte(tt.body))
+			got := ConvertError(tt.status, []byte(tt.body))
+			gotType, gotMsg, gotShaped := got.Type, got.Message, got.Shaped
 			if diff := cmp.Diff([2]string{tt.wantType, tt.wantMsg}, [2]string{gotType, gotMsg}); diff != "" {
 				t.Errorf("ConvertError (-want +got):\n%s", diff)
 			}
@@ -61,7 +62,7 @@ func TestConvertErrorTruncatesLongBodies(t *testing.T) {
 	for i := range body {
 		body[i] = 'x'
 	}
-	_, msg, _ := ConvertError(500, body)
+	msg := ConvertError(500, body).Message
 	if len(msg) > 510 {
 		t.Errorf("message is %d bytes, want it shortened", len(msg))
 	}
