@@ -269,10 +269,14 @@ func (c *converter) document(b *block) esc {
 		out = append(out, url...)
 		c.warn("document sent as its URL only: the provider cannot fetch documents")
 	default:
+		what := "document from a " + typ + " source"
+		if media != "" {
+			what = media + " document"
+		}
 		out = append(out, '[')
-		out = append(out, escapeString(media)...)
-		out = append(out, " document omitted: the provider cannot read it]"...)
-		c.warn("%s document (%s source) omitted: the provider cannot read it", media, typ)
+		out = append(out, escapeString(what)...)
+		out = append(out, " omitted: the provider cannot read it]"...)
+		c.warn("%s omitted: the provider cannot read it", what)
 	}
 	return append(out, `\n</document>`...)
 }
@@ -325,14 +329,18 @@ func (c *converter) serverToolUse(b *block) esc {
 
 // serverToolResult renders the result of a server tool as "[TYPE]" and the
 // text fields it holds, one "key: value" line each (encrypted fields are
-// left out).
+// left out); a fetched page (web_fetch_tool_result) as its document.
 func (c *converter) serverToolResult(b *block) esc {
 	out := []byte("[" + escapeString(b.typ) + "]")
 	if len(b.content) > 0 && b.content[0] == '"' {
 		out = append(out, `\n`...)
 		return append(out, b.content[1:len(b.content)-1]...)
 	}
-	walkStrings(b.content, func(key, value string) {
+	if doc := fetchedDocument(b.content); doc.typ == "document" {
+		out = append(out, `\n`...)
+		return append(out, c.document(&doc)...)
+	}
+	walkStrings(b.raw, func(key, value string) {
 		switch key {
 		case "title", "url", "text", "stdout", "stderr", "content", "error_code", "tool_name", "query", "page_age", "return_code":
 			out = append(out, `\n`...)
@@ -342,6 +350,29 @@ func (c *converter) serverToolResult(b *block) esc {
 		}
 	})
 	return out
+}
+
+// fetchedDocument returns the document of a web_fetch_result: content's
+// "content" member, a document block.
+func fetchedDocument(content []byte) block {
+	r := cursor{b: content}
+	if r.peek() != '{' {
+		return block{}
+	}
+	r.object()
+	n := 0
+	var doc block
+	for {
+		key, ok := r.key(&n)
+		if !ok {
+			return doc
+		}
+		if string(key) == "content" && r.peek() == '{' {
+			doc = readBlock(&r)
+		} else {
+			r.skip()
+		}
+	}
 }
 
 // walkStrings calls fn for every member of every object in a JSON value

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ccbalancer/ccbalancer/internal/fake"
 	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
 	"github.com/ccbalancer/ccbalancer/proxy/sse"
 )
@@ -171,7 +172,7 @@ func goldenFamily(name string) *Family {
 
 // goldenToolNames are the function names a golden's request renamed.
 var goldenToolNames = map[string]map[string]string{
-	"long_tool_name": {"mcp__plugin_chrome-devtools-mcp_chrome-devtools__perfor_8c1b5ba4": "mcp__plugin_chrome-devtools-mcp_chrome-devtools__performance_analyze_insight"},
+	"long_tool_name": {"mcp__plugin_chrome-devtools-mcp_chrome-devtools__perfor_4d5b4b1f": "mcp__plugin_chrome-devtools-mcp_chrome-devtools__performance_analyze_insight"},
 }
 
 // goldenStreamOptions are the options the stream and response goldens are
@@ -223,6 +224,13 @@ func TestRequestGolden(t *testing.T) {
 			if err == nil {
 				got = indent(t, req.Body)
 				warnings = req.Warnings
+				var decoded map[string]any
+				if err := json.Unmarshal(req.Body, &decoded); err != nil {
+					t.Fatalf("output is not JSON: %v", err)
+				}
+				if err := fake.CheckChatShape(decoded); err != nil {
+					t.Errorf("output is not a valid Chat Completions request: %v", err)
+				}
 				for _, up := range slices.Sorted(maps.Keys(req.ToolNames)) {
 					got = fmt.Appendf(got, "# tool name: %s -> %s\n", up, req.ToolNames[up])
 				}

@@ -34,7 +34,7 @@ var overflowStatuses = map[int]bool{400: true, 413: true, 422: true, 500: true}
 //	Mistral                       "Prompt contains N tokens … too large for model with M maximum context length"
 //	xAI                           "This model's maximum prompt length is M but the request contains N tokens"
 //	TGI, Together                 "`inputs` tokens + `max_new_tokens` must be <= N"
-//	LM Studio                     "… is greater than the context length"
+//	LM Studio                     "the model is loaded with context length of only N tokens, which is not enough"
 //	Amazon Bedrock                "Input is too long for requested model"
 //	Anthropic-style proxies       "prompt is too long"
 var overflowPhrases = [][]string{
@@ -44,6 +44,7 @@ var overflowPhrases = [][]string{
 	{"context length", "longer than"},
 	{"context length", "exceed"},
 	{"context length", "greater than"},
+	{"loaded with context length of only"},
 	{"context window", "exceed"},
 	{"context size", "exceed"},
 	{"exceed_context_size_error"},

@@ -25,6 +25,7 @@ type block struct {
 	signature string
 	toolName  string // tool_reference
 	tool      []byte // tool_addition, tool_removal: a JSON value
+	raw       []byte // the whole block
 }
 
 // readBlock reads one content block object.
@@ -33,11 +34,15 @@ func readBlock(r *cursor) (b block) {
 		r.skip()
 		return block{typ: "(not an object)"}
 	}
+	start := r.i
 	r.object()
 	n := 0
 	for {
 		key, ok := r.key(&n)
 		if !ok {
+			if r.err == nil {
+				b.raw = r.b[start:r.i]
+			}
 			return b
 		}
 		switch string(key) {

@@ -99,3 +99,24 @@ func TestConvertRequestDoesNotEscapeHTML(t *testing.T) {
 		t.Errorf("output %s escapes HTML characters", out)
 	}
 }
+
+// TestBillingLineLeavesPrefixAlone: two turns that differ only in Claude
+// Code's per-request billing line convert to the same bytes, so that a
+// provider's prefix cache holds.
+func TestBillingLineLeavesPrefixAlone(t *testing.T) {
+	body := func(cch string) []byte {
+		return []byte(`{"model":"m","system":[{"type":"text","text":"x-anthropic-billing-header: cc_version=2.1.332.f06; cc_entrypoint=cli; cch=` + cch + `;"},` +
+			`{"type":"text","text":"You are an agent.","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":"hi"}]}`)
+	}
+	a, err := ConvertRequest(body("3fa1c"), RequestOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ConvertRequest(body("b07e2"), RequestOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(a.Body) != string(b.Body) || strings.Contains(string(a.Body), "billing") {
+		t.Errorf("converted bodies differ or keep the billing line:\n%s\n%s", a.Body, b.Body)
+	}
+}
