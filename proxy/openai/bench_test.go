@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // claudeCodeBody builds a request shaped like Claude Code's (see
@@ -93,10 +95,32 @@ func TestClaudeCodeBodyConverts(t *testing.T) {
 	}
 }
 
+// cpuTime is the process's CPU time (user and system): on a machine shared
+// with other work, CPU per operation says more than wall time does.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU adds a cpu-ns/op metric to a benchmark; call the returned
+// function after the loop.
+func reportCPU(b *testing.B) func() {
+	start := cpuTime()
+	return func() {
+		if b.N > 0 {
+			b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+		}
+	}
+}
+
 func BenchmarkConvertRequest(b *testing.B) {
 	body := claudeCodeBody(b)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		if _, err := ConvertRequest(body, RequestOptions{Model: "gpt-4.1", Reasoning: true}); err != nil {
 			b.Fatal(err)
@@ -119,6 +143,7 @@ func BenchmarkStreamConverter(b *testing.B) {
 			b.ReportAllocs()
 			var c *StreamConverter
 			n := 0
+			defer reportCPU(b)()
 			for b.Loop() {
 				if n%1000 == 0 {
 					// A fresh message now and then keeps buffers realistic.

@@ -9,6 +9,7 @@ import (
 // chat.completion (whose choices carry message where a chunk's carry
 // delta), read by readChunk. Its slices are reused from chunk to chunk.
 type chatChunk struct {
+	scratch  []byte // unescaped arguments of this chunk's tool calls
 	id       []byte // escaped
 	choices  []chunkChoice
 	usage    chatUsage
@@ -61,7 +62,7 @@ func readChunk(data []byte, ch *chatChunk) error {
 	for i := range ch.choices {
 		ch.choices[i].delta.toolCalls = ch.choices[i].delta.toolCalls[:0]
 	}
-	*ch = chatChunk{choices: ch.choices[:0]}
+	*ch = chatChunk{choices: ch.choices[:0], scratch: ch.scratch[:0]}
 	r := cursor{b: data}
 	if r.peek() != '{' {
 		r.fail("a chunk must be a JSON object")
@@ -85,7 +86,7 @@ func readChunk(data []byte, ch *chatChunk) error {
 			r.array()
 			m := 0
 			for r.elem(&m) {
-				ch.choices = readChoice(&r, ch.choices)
+				ch.choices = readChoice(&r, ch.choices, &ch.scratch)
 			}
 		case "usage":
 			ch.hasUsage = readUsage(&r, &ch.usage)
@@ -101,7 +102,7 @@ func readChunk(data []byte, ch *chatChunk) error {
 	return r.err
 }
 
-func readChoice(r *cursor, choices []chunkChoice) []chunkChoice {
+func readChoice(r *cursor, choices []chunkChoice, scratch *[]byte) []chunkChoice {
 	if r.peek() != '{' {
 		r.skip()
 		return choices
@@ -124,7 +125,7 @@ func readChoice(r *cursor, choices []chunkChoice) []chunkChoice {
 		case "index":
 			ch.index, _ = r.int()
 		case "delta", "message":
-			readDelta(r, &ch.delta)
+			readDelta(r, &ch.delta, scratch)
 		case "finish_reason":
 			if !r.null() {
 				ch.finish = r.text()
@@ -135,7 +136,7 @@ func readChoice(r *cursor, choices []chunkChoice) []chunkChoice {
 	}
 }
 
-func readDelta(r *cursor, d *chunkDelta) {
+func readDelta(r *cursor, d *chunkDelta, scratch *[]byte) {
 	if r.peek() != '{' {
 		r.skip()
 		return
@@ -179,13 +180,13 @@ func readDelta(r *cursor, d *chunkDelta) {
 			m := 0
 			for r.elem(&m) {
 				var tc chunkToolCall
-				if readToolCall(r, &tc) {
+				if readToolCall(r, &tc, scratch) {
 					d.toolCalls = append(d.toolCalls, tc)
 				}
 			}
 		case "function_call":
 			var tc chunkToolCall
-			if r.peek() == '{' && readFunction(r, &tc) {
+			if r.peek() == '{' && readFunction(r, &tc, scratch) {
 				d.functionCall = &tc
 			} else {
 				r.skip()
@@ -275,7 +276,7 @@ func partsText(r *cursor) string {
 }
 
 // readToolCall reads one element of tool_calls.
-func readToolCall(r *cursor, tc *chunkToolCall) bool {
+func readToolCall(r *cursor, tc *chunkToolCall, scratch *[]byte) bool {
 	if r.peek() != '{' {
 		r.skip()
 		return false
@@ -294,7 +295,7 @@ func readToolCall(r *cursor, tc *chunkToolCall) bool {
 			tc.id = r.text()
 		case "function":
 			if r.peek() == '{' {
-				readFunction(r, tc)
+				readFunction(r, tc, scratch)
 			} else {
 				r.skip()
 			}
@@ -309,7 +310,7 @@ func readToolCall(r *cursor, tc *chunkToolCall) bool {
 // readFunction reads a function object: its name and arguments. Arguments
 // are a string on the wire; a few servers send the object itself, which is
 // kept as its JSON text.
-func readFunction(r *cursor, tc *chunkToolCall) bool {
+func readFunction(r *cursor, tc *chunkToolCall, scratch *[]byte) bool {
 	r.object()
 	n := 0
 	for {
@@ -325,7 +326,9 @@ func readFunction(r *cursor, tc *chunkToolCall) bool {
 			case '"':
 				raw, esc := r.str()
 				if esc {
-					tc.args = appendUnescaped(nil, raw)
+					start := len(*scratch)
+					*scratch = appendUnescaped(*scratch, raw)
+					tc.args = (*scratch)[start:]
 				} else {
 					tc.args = raw
 				}

@@ -35,6 +35,9 @@ func (c *cursor) fail(format string, args ...any) {
 }
 
 func (c *cursor) ws() {
+	if c.i < len(c.b) && c.b[c.i] > ' ' {
+		return // compact JSON: the usual case
+	}
 	for c.i < len(c.b) {
 		switch c.b[c.i] {
 		case ' ', '\t', '\n', '\r':
@@ -306,44 +309,90 @@ func (c *cursor) raw() []byte {
 	return c.b[start:c.i]
 }
 
-// skip reads and validates any value.
-func (c *cursor) skip() { c.value(0) }
-
-func (c *cursor) value(depth int) {
-	if depth > maxNesting {
-		c.fail("nesting too deep")
-		return
-	}
-	switch p := c.peek(); {
-	case p == '"':
-		c.str()
-	case p == '{':
-		c.i++
-		n := 0
-		for {
-			if _, ok := c.key(&n); !ok {
+// skip reads and validates any value. Skipped values are most of a
+// request's structure (the tools' JSON Schemas), so this is one loop with
+// its own stack of open containers rather than a recursion through key and
+// elem.
+func (c *cursor) skip() {
+	var stack [maxNesting]byte
+	depth := 0
+	b := c.b
+	for {
+		c.ws()
+		if c.err != nil {
+			return
+		}
+		if c.i >= len(b) {
+			c.fail("unexpected end of input")
+			return
+		}
+		switch ch := b[c.i]; {
+		case ch == '"':
+			c.str()
+		case ch == '{' || ch == '[':
+			c.i++
+			closer := byte('}')
+			if ch == '[' {
+				closer = ']'
+			}
+			c.ws()
+			if c.i < len(b) && b[c.i] == closer {
+				c.i++
+				break // empty: a whole value
+			}
+			if depth == maxNesting {
+				c.fail("nesting too deep")
 				return
 			}
-			c.value(depth + 1)
+			stack[depth] = ch
+			depth++
+			if ch == '{' {
+				c.str()
+				if !c.eat(':') {
+					c.fail("expected ':' after an object key")
+				}
+			}
+			continue // its first value
+		case ch == 't':
+			c.lit("true")
+		case ch == 'f':
+			c.lit("false")
+		case ch == 'n':
+			c.lit("null")
+		case ch == '-' || ch >= '0' && ch <= '9':
+			c.num()
+		default:
+			c.fail("unexpected character %q", ch)
 		}
-	case p == '[':
-		c.i++
-		n := 0
-		for c.elem(&n) {
-			c.value(depth + 1)
+		// A value is complete: close the containers it completes, up to
+		// the next member or element.
+		for c.err == nil && depth > 0 {
+			c.ws()
+			if c.i >= len(b) {
+				c.fail("unexpected end of input")
+				return
+			}
+			top := stack[depth-1]
+			if b[c.i] == ',' {
+				c.i++
+				if top == '{' {
+					c.str()
+					if !c.eat(':') {
+						c.fail("expected ':' after an object key")
+					}
+				}
+				break
+			}
+			if top == '{' && b[c.i] == '}' || top == '[' && b[c.i] == ']' {
+				c.i++
+				depth--
+				continue
+			}
+			c.fail("expected ',' or the end of the %s", map[byte]string{'{': "object", '[': "array"}[top])
 		}
-	case p == 't':
-		c.lit("true")
-	case p == 'f':
-		c.lit("false")
-	case p == 'n':
-		c.lit("null")
-	case p == '-' || p >= '0' && p <= '9':
-		c.num()
-	case c.err == nil && c.i >= len(c.b):
-		c.fail("unexpected end of input")
-	case c.err == nil:
-		c.fail("unexpected character %q", p)
+		if c.err != nil || depth == 0 {
+			return
+		}
 	}
 }
 
