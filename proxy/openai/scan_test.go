@@ -19,7 +19,7 @@ func FuzzCursorSkip(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		if bytes.Count(in, []byte("[")) + bytes.Count(in, []byte("{")) >= maxNesting {
+		if bytes.Count(in, []byte("["))+bytes.Count(in, []byte("{")) >= maxNesting {
 			return
 		}
 		c := cursor{b: in}
