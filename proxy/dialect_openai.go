@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -44,17 +43,36 @@ func (d openaiDialect) request(req *request, u *upstream, e config.RouteEntry) (
 	if model == "" || model == config.Passthrough {
 		model = req.fields.Model
 	}
-	conv, err := openai.ConvertRequest(req.body, openai.RequestOptions{
-		Model: model, MaxTokens: e.MaxTokens, Reasoning: u.cfg.Reasoning, Family: d.family, Provider: d.provider})
+	// The converted body goes into a pooled buffer, held until the request
+	// ends (and by each reader the transport opens): a previous attempt's
+	// is let go first.
+	req.converted.release()
+	req.converted = nil
+	var buf *reqBody
+	if n := len(req.body) + len(req.body)/8 + 512; n <= maxPooledBody {
+		buf = newReqBody(n)
+	}
+	opts := openai.RequestOptions{Model: model, MaxTokens: e.MaxTokens, Reasoning: u.cfg.Reasoning, Family: d.family, Provider: d.provider}
+	if buf != nil {
+		opts.Buffer = (*buf.buf)[:0]
+	}
+	conv, err := openai.ConvertRequest(req.body, opts)
 	if err != nil {
+		buf.release()
 		return nil, "", &attemptError{kind: failSkip, reason: "request cannot be converted to Chat Completions: " + err.Error()}
 	}
+	if buf != nil && (len(conv.Body) == 0 || cap(*buf.buf) == 0 || &conv.Body[:1][0] != &(*buf.buf)[:1][0]) {
+		buf.release() // the body outgrew the buffer and lives elsewhere
+		buf = nil
+	}
+	req.converted = buf
 	req.toolNames = conv.ToolNames
 	d.warned.log(req.log, d.provider, "request conversion", conv.Warnings)
-	out, err := http.NewRequest(http.MethodPost, d.url, bytes.NewReader(conv.Body))
+	out, err := http.NewRequest(http.MethodPost, d.url, nil)
 	if err != nil {
 		return nil, "", providerFailure(health.StateCooling, "building request: %v", err)
 	}
+	setBody(out, buf, conv.Body)
 	// Only what Chat Completions needs goes upstream: no Anthropic headers.
 	out.Header.Set("Content-Type", "application/json")
 	if req.fields.Stream {

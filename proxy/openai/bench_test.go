@@ -116,15 +116,30 @@ func reportCPU(b *testing.B) func() {
 	}
 }
 
+// BenchmarkConvertRequest converts an 85 KB Claude Code request: into a
+// new buffer, and into a reused one, as the proxy does (RequestOptions.Buffer).
 func BenchmarkConvertRequest(b *testing.B) {
 	body := claudeCodeBody(b)
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	defer reportCPU(b)()
-	for b.Loop() {
-		if _, err := ConvertRequest(body, RequestOptions{Model: "gpt-4.1", Reasoning: true}); err != nil {
-			b.Fatal(err)
+	for _, reuse := range []bool{false, true} {
+		name := "new_buffer"
+		if reuse {
+			name = "reused_buffer"
 		}
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			var buf []byte
+			defer reportCPU(b)()
+			for b.Loop() {
+				req, err := ConvertRequest(body, RequestOptions{Model: "gpt-4.1", Reasoning: true, Buffer: buf})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if reuse {
+					buf = req.Body
+				}
+			}
+		})
 	}
 }
 

@@ -26,6 +26,10 @@ type RequestOptions struct {
 	// Provider is the provider's name: opaque state goes back only to the
 	// provider that issued it (state.go).
 	Provider string
+	// Buffer, when it has room, is where the converted body is written
+	// (Request.Body then shares its memory), so that a caller can reuse
+	// buffers; the body is written from Buffer[:0].
+	Buffer []byte
 }
 
 // Request is a converted request.
@@ -93,7 +97,7 @@ func ConvertRequest(body []byte, opts RequestOptions) (*Request, error) {
 	if err := c.read(body); err != nil {
 		return nil, err
 	}
-	out, err := c.assemble(len(body))
+	out, err := c.assemble(opts.Buffer[:0], len(body))
 	if err != nil {
 		return nil, err
 	}
@@ -367,8 +371,10 @@ const maxStop = 4
 // assemble writes the Chat Completions body: model, messages (the system
 // prompt first), the output limit and sampling settings, stop, tools,
 // tool_choice, parallel_tool_calls, user, the reasoning setting, stream.
-func (c *converter) assemble(sizeHint int) ([]byte, error) {
-	out := make([]byte, 0, sizeHint+sizeHint/8+256)
+func (c *converter) assemble(out []byte, sizeHint int) ([]byte, error) {
+	if want := sizeHint + sizeHint/8 + 256; cap(out) < want {
+		out = make([]byte, 0, want)
+	}
 	out = append(out, `{"model":`...)
 	out = appendString(out, c.model)
 	out = append(out, `,"messages":[`...)
