@@ -23,6 +23,7 @@ import (
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/internal/demo"
 	"github.com/ccbalancer/ccbalancer/logging"
+	"github.com/ccbalancer/ccbalancer/proxy"
 	"github.com/ccbalancer/ccbalancer/supervisor"
 	"github.com/ccbalancer/ccbalancer/tray"
 )

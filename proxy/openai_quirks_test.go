@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/internal/fake"
@@ -142,6 +143,22 @@ func TestOpenAIOverflowEveryEntry(t *testing.T) {
 		if p.State != health.StateHealthy {
 			t.Errorf("%s is %s after an overflow, want healthy", p.Name, p.State)
 		}
+	}
+}
+
+// TestOpenAIOverflowWhileCooling: the only provider is cooling down from
+// an earlier failure, is tried all the same, and says the prompt does not
+// fit: the client gets "prompt is too long" (and compacts), not "retry in
+// 90 s".
+func TestOpenAIOverflowWhileCooling(t *testing.T) {
+	t.Parallel()
+	q := newQuirkEnv(t, nil,
+		scriptedProv{name: "Only", script: errorScript(400, `{"error":{"message":"This model's maximum context length is 8192 tokens. However, you requested 9000 tokens.","code":"context_length_exceeded"}}`)})
+	q.srv.health.Failed("Only", health.Failure{State: health.StateCooling, For: time.Minute, Reason: "HTTP 503 earlier"})
+	status, body, _ := q.exchange(claudeBody("claude-sonnet-5", true))
+	typ, msg, _ := anthropic.ParseError(body)
+	if status != http.StatusBadRequest || typ != anthropic.ErrInvalidRequest || !strings.HasPrefix(msg, "prompt is too long: 9000 tokens > 8192 maximum") {
+		t.Errorf("HTTP %d %s; want 400 \"prompt is too long\"", status, body)
 	}
 }
 
