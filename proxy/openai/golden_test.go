@@ -260,3 +260,48 @@ func appendOutcome(out []byte, warnings []string, err error) []byte {
 	}
 	return out
 }
+
+// TestClaudeCodeCaptures converts what Claude Code sends, as captured from
+// the real CLI (docs/captures, scripts/claude-code-capture.sh): each
+// request converts to a valid Chat Completions request, by a rule for every
+// block it holds, as its golden under testdata/captures shows.
+func TestClaudeCodeCaptures(t *testing.T) {
+	files, err := filepath.Glob("../../docs/captures/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, in := range files {
+		if strings.HasSuffix(in, ".headers.json") {
+			continue
+		}
+		n++
+		name := strings.TrimSuffix(filepath.Base(in), ".json")
+		t.Run(name, func(t *testing.T) {
+			body, err := os.ReadFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, err := ConvertRequest(body, RequestOptions{Model: "gpt-4.1", Reasoning: true, Provider: goldenProvider})
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			var decoded map[string]any
+			if err := json.Unmarshal(req.Body, &decoded); err != nil {
+				t.Fatal(err)
+			}
+			if err := fake.CheckChatShape(decoded); err != nil {
+				t.Errorf("not a valid Chat Completions request: %v", err)
+			}
+			for _, w := range req.Warnings {
+				if strings.Contains(w, "unknown block type") {
+					t.Errorf("no rule for a block Claude Code sends: %s", w)
+				}
+			}
+			checkGolden(t, filepath.Join("testdata", "captures", name+".golden"), appendOutcome(indent(t, req.Body), req.Warnings, nil))
+		})
+	}
+	if n == 0 {
+		t.Fatal("no captures in docs/captures")
+	}
+}
