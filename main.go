@@ -23,6 +23,7 @@ import (
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/internal/demo"
 	"github.com/ccbalancer/ccbalancer/logging"
+	"github.com/ccbalancer/ccbalancer/proxy"
 	"github.com/ccbalancer/ccbalancer/supervisor"
 	"github.com/ccbalancer/ccbalancer/tray"
 )
@@ -370,10 +371,22 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", cfg.Path)
+	notes := proxy.OpenAINotes(cfg)
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(stdout, "warning: %s\n", w)
 	}
+	for _, n := range notes {
+		if n.Warning != "" {
+			fmt.Fprintf(stdout, "warning: %s\n", n.Warning)
+		}
+	}
 	banner(stdout, cfg, cfg.Settings.Listen(), cfg.Settings.LogFile)
+	if len(notes) > 0 {
+		fmt.Fprintf(stdout, "  OpenAI-compatible providers:\n")
+		for _, n := range notes {
+			fmt.Fprintf(stdout, "    %-14s family %s (%s), requests to %s\n", n.Provider, n.Family, n.How, n.URL)
+		}
+	}
 	return 0
 }
 

@@ -17,6 +17,10 @@ func TestCommandLine(t *testing.T) {
 	t.Chdir(dir)
 	good := filepath.Join(dir, "good.yaml")
 	os.WriteFile(good, []byte("providers:\n  - {name: A, type: anthropic, base_url: \"http://127.0.0.1:9\", auth_type: api_key, auth_value: k}\nmodel_routes:\n  \"*sonnet*\":\n    - {provider: A, model: passthrough}\n"), 0o600)
+	oai := filepath.Join(dir, "oai.yaml")
+	os.WriteFile(oai, []byte("providers:\n  - {name: DS, type: openai, base_url: \"https://api.deepseek.com\", auth_value: k}\n"+
+		"  - {name: Local, type: openai, base_url: \"http://127.0.0.1:8000\", auth_value: k, family: vllm}\n"+
+		"model_routes:\n  \"*sonnet*\":\n    - {provider: DS, model: deepseek-chat}\n"), 0o600)
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("providers:\n  - {name: A, type: zed, base_url: \"nope\"}\nsettings:\n  prioirty: 1\n"), 0o600)
 	written := filepath.Join(dir, "new", "providers.yaml")
@@ -32,6 +36,10 @@ func TestCommandLine(t *testing.T) {
 		{"unknown flag", []string{"serve", "--bogus"}, 2, "", "flag provided but not defined: -bogus"},
 		{"stray argument", []string{"check", "extra"}, 2, "", `unexpected argument "extra"`},
 		{"check good", []string{"check", "--config", good}, 0, "good.yaml: ok", ""},
+		{"check prints the family", []string{"check", "--config", oai}, 0, "DS             family deepseek (detected from the host api.deepseek.com), requests to https://api.deepseek.com/chat/completions", ""},
+		{"check prints a set family", []string{"check", "--config", oai}, 0, "Local          family vllm (set by family:), requests to http://127.0.0.1:8000/chat/completions", ""},
+		{"check warns about a base without a version", []string{"check", "--config", oai}, 0,
+			"warning: " + oai + ":3: providers[1].base_url: base_url \"http://127.0.0.1:8000\" has no version segment", ""},
 		{"check bad lists every error", []string{"check", "--config", bad}, 1, "", "bad.yaml:2"},
 		{"check missing file", []string{"check", "--config", filepath.Join(dir, "none.yaml")}, 1, "", "none.yaml"},
 		{"no config anywhere", []string{"serve"}, 1, "", "ccbalancer init"},
@@ -48,6 +56,11 @@ func TestCommandLine(t *testing.T) {
 				t.Fatalf("run(%q) = %d\nstdout: %s\nstderr: %s\nwant %d, stdout ~ %q, stderr ~ %q", tt.args, code, out.String(), errb.String(), tt.code, tt.out, tt.err)
 			}
 		})
+	}
+	// DeepSeek serves Chat Completions without a version segment: no warning.
+	var oaiOut bytes.Buffer
+	if run([]string{"check", "--config", oai}, &oaiOut, &bytes.Buffer{}); strings.Contains(oaiOut.String(), "providers[0].base_url") {
+		t.Errorf("check warned about DeepSeek's base_url:\n%s", oaiOut.String())
 	}
 	// The file init wrote is the embedded example, private, and it parses.
 	st, err := os.Stat(written)

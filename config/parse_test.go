@@ -355,7 +355,7 @@ func TestExampleFileParses(t *testing.T) {
 	_, err = ParseWith("providers.example.yaml", data, Sources{Keyring: (&fakeKeyring{}).get})
 	want := []string{
 		"providers.example.yaml:27: providers[0].auth_value: provider \"Anthropic\": keyring entry \"anthropic\" is not stored: store it with `ccbalancer secret set anthropic`",
-		`providers.example.yaml:46: providers[2].auth_value: provider "OpenRouter": environment variable OPENROUTER_API_KEY is not set`,
+		`providers.example.yaml:48: providers[2].auth_value: provider "OpenRouter": environment variable OPENROUTER_API_KEY is not set`,
 	}
 	if diff := cmp.Diff(want, errLines(t, err)); diff != "" {
 		t.Errorf("errors without environment (-want +got):\n%s", diff)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -94,7 +95,7 @@ func (p *parser) provider(n *yaml.Node, field string, lm *legacyModels) (Provide
 		return pr, false
 	}
 	nerr := len(p.errs)
-	var typeN, urlN, authTypeN, authValueN, proxyN, headersN, nameN *yaml.Node
+	var typeN, urlN, authTypeN, authValueN, proxyN, headersN, nameN, familyN *yaml.Node
 	var big, small *yaml.Node
 	for _, kv := range kvs {
 		f := join(field, kv.key)
@@ -117,6 +118,8 @@ func (p *parser) provider(n *yaml.Node, field string, lm *legacyModels) (Provide
 			pr.Reasoning, _ = p.boolean(kv.value, f)
 		case "headers":
 			headersN = kv.value
+		case "family":
+			familyN = kv.value
 		case "big_model":
 			big = kv.value
 		case "small_model":
@@ -165,6 +168,7 @@ func (p *parser) provider(n *yaml.Node, field string, lm *legacyModels) (Provide
 		}
 	}
 	pr.Headers = p.headers(headersN, join(field, "headers"), pr.Name, pr.Enabled)
+	p.family(&pr, familyN, join(field, "family"))
 	for _, m := range []struct {
 		n    *yaml.Node
 		refs *[]modelRef
@@ -233,6 +237,27 @@ func (p *parser) baseURL(pr *Provider, n, parent *yaml.Node, field string) {
 	default:
 		pr.BaseURL = strings.TrimRight(strings.TrimSpace(s), "/")
 	}
+}
+
+// family reads an openai provider's family.
+func (p *parser) family(pr *Provider, n *yaml.Node, field string) {
+	if isNull(n) {
+		return
+	}
+	s, ok := p.str(n, field)
+	if !ok {
+		return
+	}
+	if pr.Type != TypeOpenAI {
+		p.errorf(n, field, "family applies to openai providers only")
+		return
+	}
+	v := strings.ToLower(strings.TrimSpace(s))
+	if !slices.Contains(Families, v) {
+		p.errorf(n, field, "%q is not one of %s", s, strings.Join(Families, ", "))
+		return
+	}
+	pr.Family = v
 }
 
 // checkProxyURL returns a problem with an outbound proxy URL, or "". The

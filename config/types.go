@@ -42,6 +42,12 @@ const (
 // Strategies lists every valid strategy, in menu order.
 var Strategies = []Strategy{StrategyPriority, StrategyRoundRobin, StrategyRandom}
 
+// Families lists the values of an openai provider's `family:` key: the
+// kinds of OpenAI-compatible servers whose differences the proxy knows
+// (proxy/openai's table of families; a test there keeps the two in step).
+var Families = []string{"generic", "openai", "openrouter", "deepseek", "kimi", "glm", "qwen", "gemini", "mistral",
+	"groq", "xai", "ollama", "vllm", "llamacpp"}
+
 // Passthrough is the special value of RouteEntry.Model (keep the client's model)
 // and of Provider.AuthValue (forward the client's own credential).
 const Passthrough = "passthrough"
@@ -114,6 +120,9 @@ type Provider struct {
 	// Reasoning says an openai provider accepts reasoning settings
 	// (reasoning_effort); without it a request's thinking setting is dropped.
 	Reasoning bool
+	// Family is an openai provider's family, one of Families, as set by its
+	// `family:` key; "" means: detected from the base_url's host.
+	Family string
 	// Line is the line of the provider's entry in the file, for messages.
 	Line int
 }

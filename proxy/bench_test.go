@@ -200,3 +200,56 @@ func BenchmarkServeParallel(b *testing.B) {
 		})
 	}
 }
+
+// benchChatUpstream answers like Chat Completions: a ~1 KB chat.completion,
+// after reading the whole body.
+func benchChatUpstream() http.Handler {
+	answer := []byte(`{"id":"chatcmpl-1","object":"chat.completion","created":1764100000,"model":"gpt-4.1","choices":[{"index":0,"message":{"role":"assistant","content":"` +
+		strings.Repeat("The change compiles and the tests pass. ", 22) +
+		`","refusal":null},"finish_reason":"stop"}],"usage":{"prompt_tokens":2000,"completion_tokens":120,"total_tokens":2120}}`)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(answer)))
+		_, _ = w.Write(answer)
+	})
+}
+
+// BenchmarkServeOpenAI is BenchmarkServe's non-streamed rows through an
+// OpenAI-compatible provider: the request and the answer are converted.
+func BenchmarkServeOpenAI(b *testing.B) {
+	up := httptest.NewServer(benchChatUpstream())
+	b.Cleanup(up.Close)
+	yaml := fmt.Sprintf(`providers:
+  - {name: O, type: openai, base_url: "%s/v1", auth_value: "k1"}
+model_routes:
+  "*sonnet*":
+    - {provider: O, model: gpt-4.1}
+settings: {enable_deduplication: false, log_color: false}
+`, up.URL)
+	cfg, err := config.Parse("bench.yaml", []byte(yaml), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := proxy.New(cfg, proxy.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
+	front := httptest.NewServer(s.Handler())
+	b.Cleanup(front.Close)
+	for _, sc := range []struct {
+		name string
+		body []byte
+	}{{"small", benchRequestBody(1, false)}, {"large", benchRequestBody(24, false)}} {
+		b.Run(fmt.Sprintf("%s_%dB", sc.name, len(sc.body)), func(b *testing.B) {
+			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			defer c.CloseIdleConnections()
+			b.SetBytes(int64(len(sc.body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				benchPost(b, c, front.URL, sc.body, false)
+			}
+		})
+	}
+}

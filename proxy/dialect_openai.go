@@ -1,41 +1,78 @@
 package proxy
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
 	"github.com/ccbalancer/ccbalancer/proxy/health"
 	"github.com/ccbalancer/ccbalancer/proxy/openai"
 	"github.com/ccbalancer/ccbalancer/proxy/sse"
+	"github.com/ccbalancer/ccbalancer/proxy/tokens"
 )
 
 // openaiDialect speaks Chat Completions to the provider: the request is
 // converted, and the answer converted back into the Messages API's, stream
-// included.
-type openaiDialect struct{ version string }
+// included. What differs between OpenAI-compatible servers is the
+// provider's family's (openai.Family), resolved once per configuration.
+type openaiDialect struct {
+	version  string
+	provider string
+	family   *openai.Family
+	// url is the Chat Completions endpoint (openai.ChatCompletionsURL).
+	url string
+	// warned logs each conversion warning once per provider at WARN.
+	warned *onceLog
+}
+
+func newOpenAIDialect(p config.Provider, version string) (openaiDialect, error) {
+	f, _, err := openai.ResolveFamily(p.Family, p.BaseURL)
+	if err != nil {
+		return openaiDialect{}, err
+	}
+	return openaiDialect{version: version, provider: p.Name, family: f, url: openai.ChatCompletionsURL(p.BaseURL), warned: &onceLog{}}, nil
+}
 
 func (d openaiDialect) request(req *request, u *upstream, e config.RouteEntry) (*http.Request, string, *attemptError) {
 	model := e.Model
 	if model == "" || model == config.Passthrough {
 		model = req.fields.Model
 	}
-	body, warnings, err := openai.ConvertRequest(req.body, openai.RequestOptions{Model: model, MaxTokens: e.MaxTokens, Reasoning: u.cfg.Reasoning})
+	// The converted body goes into a pooled buffer, held until the request
+	// ends (and by each reader the transport opens): a previous attempt's
+	// is let go first.
+	req.converted.release()
+	req.converted = nil
+	var buf *reqBody
+	if n := len(req.body) + len(req.body)/8 + 512; n <= maxPooledBody {
+		buf = newReqBody(n)
+	}
+	opts := openai.RequestOptions{Model: model, MaxTokens: e.MaxTokens, Reasoning: u.cfg.Reasoning, Family: d.family, Provider: d.provider}
+	if buf != nil {
+		opts.Buffer = (*buf.buf)[:0]
+	}
+	conv, err := openai.ConvertRequest(req.body, opts)
 	if err != nil {
+		buf.release()
 		return nil, "", &attemptError{kind: failSkip, reason: "request cannot be converted to Chat Completions: " + err.Error()}
 	}
-	for _, w := range warnings {
-		req.log.Warn("request conversion", slog.String("provider", u.cfg.Name), slog.String("warning", w))
+	if buf != nil && (len(conv.Body) == 0 || cap(*buf.buf) == 0 || &conv.Body[:1][0] != &(*buf.buf)[:1][0]) {
+		buf.release() // the body outgrew the buffer and lives elsewhere
+		buf = nil
 	}
-	out, err := http.NewRequest(http.MethodPost, u.endpoint("/chat/completions", ""), bytes.NewReader(body))
+	req.converted = buf
+	req.toolNames = conv.ToolNames
+	d.warned.log(req.log, d.provider, "request conversion", conv.Warnings)
+	out, err := http.NewRequest(http.MethodPost, d.url, nil)
 	if err != nil {
 		return nil, "", providerFailure(health.StateCooling, "building request: %v", err)
 	}
+	setBody(out, buf, conv.Body)
 	// Only what Chat Completions needs goes upstream: no Anthropic headers.
 	out.Header.Set("Content-Type", "application/json")
 	if req.fields.Stream {
@@ -56,47 +93,76 @@ func (d openaiDialect) request(req *request, u *upstream, e config.RouteEntry) (
 	return out, secret, nil
 }
 
+// streamOptions are the options an answer to req is converted with.
+func (d openaiDialect) streamOptions(req *request) openai.StreamOptions {
+	return openai.StreamOptions{
+		Model: req.fields.Model, ToolNames: req.toolNames, Family: d.family, Provider: d.provider,
+		EstimateInput: func() int {
+			n, _ := tokens.Count(req.body) // a body that does not count gives 0, as before
+			return n
+		},
+	}
+}
+
 func (openaiDialect) refusal(req *request, resp *http.Response, body []byte, secret string) *attemptError {
-	typ, msg, shaped := openai.ConvertError(resp.StatusCode, body)
-	msg = redact(msg, secret)
-	ae := classifyStatus(resp.StatusCode, resp.Header, typ, msg, shaped)
+	ea := openai.ConvertError(resp.StatusCode, body)
+	msg := redact(ea.Message, secret)
+	if ea.Overflow {
+		return overflowRefusal("HTTP "+strconv.Itoa(resp.StatusCode), msg)
+	}
+	ae := classifyStatus(resp.StatusCode, resp.Header, ea.Type, msg, ea.Shaped)
 	if ae.kind == failRefused {
 		// The refused body is our conversion, not the client's: the next
 		// entry is tried, and this reply goes to the client only if every
 		// entry refuses (failover loop).
-		b, _ := json.Marshal(anthropic.ErrorBody{Type: "error", Error: anthropic.Error{Type: typ, Message: msg}})
-		ae.reply = &reply{status: resp.StatusCode, header: http.Header{"Content-Type": {"application/json"}}, body: b}
+		ae.reply = errorReply(resp.StatusCode, ea.Type, msg)
 	}
 	return ae
 }
 
-func (openaiDialect) events(req *request, rd *sse.Reader, secret string) eventSource {
-	return &openaiEvents{rd: rd, conv: openai.NewStreamConverter(req.fields.Model, 0), secret: secret}
+// overflowRefusal is a provider's "the prompt does not fit": a refusal, so
+// that a provider with a larger context window is tried next, whose reply
+// is the 400 invalid_request_error "prompt is too long: …" on which Claude
+// Code compacts the conversation (relayed when every entry refuses).
+func overflowRefusal(where, msg string) *attemptError {
+	return &attemptError{kind: failRefused, status: http.StatusBadRequest, reason: where + ": " + shorten(msg, 160),
+		reply: errorReply(http.StatusBadRequest, anthropic.ErrInvalidRequest, msg)}
+}
+
+func errorReply(status int, typ, msg string) *reply {
+	b, _ := json.Marshal(anthropic.ErrorBody{Type: "error", Error: anthropic.Error{Type: typ, Message: msg}})
+	return &reply{status: status, header: http.Header{"Content-Type": {"application/json"}}, body: b}
+}
+
+func (d openaiDialect) events(req *request, rd *sse.Reader, secret string) eventSource {
+	return &openaiEvents{rd: rd, conv: openai.NewStreamConverter(d.streamOptions(req)), secret: secret,
+		log: req.log, provider: d.provider, warned: d.warned}
 }
 
 func (openaiDialect) streamHeader(*http.Response) http.Header {
 	return http.Header{"Content-Type": {"text/event-stream"}, "Cache-Control": {"no-cache"}}
 }
 
-func (openaiDialect) message(req *request, resp *http.Response, body []byte, secret string) (*reply, *attemptError) {
-	out, warnings, err := openai.ConvertResponse(body, req.fields.Model)
+func (d openaiDialect) message(req *request, resp *http.Response, body []byte, secret string) (*reply, *attemptError) {
+	out, warnings, err := openai.ConvertResponse(body, d.streamOptions(req))
 	if err != nil {
 		return nil, conversionFailure(err, secret)
 	}
-	for _, w := range warnings {
-		req.log.Warn("response conversion", slog.String("warning", w))
-	}
+	d.warned.log(req.log, d.provider, "response conversion", warnings)
 	return &reply{status: http.StatusOK, header: http.Header{"Content-Type": {"application/json"}}, body: out}, nil
 }
 
 // openaiEvents converts a Chat Completions stream chunk by chunk; the events
 // converted from one chunk are one piece.
 type openaiEvents struct {
-	rd     *sse.Reader
-	conv   *openai.StreamConverter
-	secret string
-	buf    []byte
-	ended  bool
+	rd       *sse.Reader
+	conv     *openai.StreamConverter
+	secret   string
+	buf      []byte
+	ended    bool
+	log      *slog.Logger
+	provider string
+	warned   *onceLog
 }
 
 func (o *openaiEvents) next() (piece, error) {
@@ -127,6 +193,7 @@ func (o *openaiEvents) next() (piece, error) {
 			case anthropic.EventMessageStart, anthropic.EventPing:
 			case anthropic.EventMessageStop:
 				p.content, p.stop = true, true
+				o.warned.log(o.log, o.provider, "response conversion", o.conv.Warnings())
 			default:
 				p.content = true
 			}
@@ -138,11 +205,18 @@ func (o *openaiEvents) next() (piece, error) {
 }
 
 // conversionFailure turns a conversion error into a provider failure: the
-// provider sent an error chunk, or something that is not a usable answer.
+// provider sent an error chunk, broke the answer off, or sent something that
+// is not a usable answer. An error chunk that says the prompt does not fit
+// is a refusal, as an overflow answered with an error status is.
 func conversionFailure(err error, secret string) *attemptError {
 	var ue *openai.UpstreamError
-	if errors.As(err, &ue) {
+	var fe *openai.FinishError
+	switch {
+	case errors.As(err, &ue):
 		msg := redact(ue.Message, secret)
+		if over, ok := openai.IsOverflowError(ue); ok {
+			return overflowRefusal("error chunk", redact(over, secret))
+		}
 		if st := ue.Status(); st != 0 {
 			ae := classifyStatus(st, http.Header{}, anthropic.ErrorTypeForStatus(st), msg, true)
 			if ae.kind != failRefused {
@@ -151,8 +225,9 @@ func conversionFailure(err error, secret string) *attemptError {
 			}
 		}
 		return providerFailure(health.StateCooling, "upstream error: %s", shorten(msg, 160))
-	}
-	if errors.Is(err, openai.ErrTruncated) {
+	case errors.As(err, &fe):
+		return providerFailure(health.StateCooling, "answer broken off: finish_reason %q", fe.Reason)
+	case errors.Is(err, openai.ErrTruncated):
 		return providerFailure(health.StateCooling, "stream cut: %s", err)
 	}
 	return providerFailure(health.StateCooling, "malformed answer: %s", shorten(err.Error(), 160))

@@ -211,6 +211,7 @@ func (s *Server) giveUp(req *request, rt *config.Route, outcomes []outcome, firs
 	}
 	var soonest time.Time
 	var cooling, keys, credit, limits bool
+	untried := 0
 	for _, e := range rt.Entries {
 		if _, ok := req.st.upstreams[e.Provider]; !ok {
 			continue
@@ -231,6 +232,7 @@ func (s *Server) giveUp(req *request, rt *config.Route, outcomes []outcome, firs
 			keys = true
 		}
 		if !tried[e.Provider] {
+			untried++
 			note := stateNote(st, now)
 			if st.Reason != "" {
 				note += ", after " + shorten(st.Reason, 80)
@@ -253,6 +255,13 @@ func (s *Server) giveUp(req *request, rt *config.Route, outcomes []outcome, firs
 	h := req.w.Header()
 
 	switch {
+	case allRefused && firstRefusal != nil && (untried == 0 || soonest.IsZero()):
+		// Every provider tried refused the request itself, and either none
+		// is left or none is coming back soon (a provider cooling down from
+		// an earlier failure, tried all the same, included): waiting helps
+		// nothing, and a context overflow must reach the client as such.
+		log.Info("every provider refused the request; the first refusal is relayed")
+		firstRefusal.err.reply.write(req.w, firstRefusal.provider)
 	case !soonest.IsZero():
 		secs := int(math.Ceil(soonest.Sub(now).Seconds()))
 		secs = min(max(secs, 1), int(maxRetryAfter/time.Second))
@@ -263,9 +272,6 @@ func (s *Server) giveUp(req *request, rt *config.Route, outcomes []outcome, firs
 		log.Error("no provider could serve the request; the client is told to retry", slog.Int("retry_after_s", secs))
 		h.Set("Retry-After", strconv.Itoa(secs))
 		anthropic.WriteError(req.w, status, typ, fmt.Sprintf("no provider could serve model %s right now, retry in %ds: %s", req.fields.Model, secs, detail))
-	case allRefused && firstRefusal != nil:
-		log.Info("every provider refused the request; the first refusal is relayed")
-		firstRefusal.err.reply.write(req.w, firstRefusal.provider)
 	case allRefused:
 		log.Warn("no provider can take this request")
 		anthropic.WriteError(req.w, http.StatusBadRequest, anthropic.ErrInvalidRequest, "no provider can take this request: "+detail)

@@ -62,6 +62,32 @@ func (w wire) errorEvent() string {
 	return "data: {\"error\":{\"message\":\"Overloaded\",\"code\":503}}\n\n"
 }
 
+// brokenOff ends a stream with the provider saying the answer broke off:
+// Anthropic's error event, a Chat Completions finish_reason such as GLM's
+// network_error.
+func (w wire) brokenOff() string {
+	if w == wireAnthropic {
+		return w.errorEvent()
+	}
+	return "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"network_error\"}]}\n\ndata: [DONE]\n\n"
+}
+
+// brokenOffReason is what the provider's last error says after brokenOff.
+func (w wire) brokenOffReason() string {
+	if w == wireAnthropic {
+		return "Overloaded"
+	}
+	return `finish_reason "network_error"`
+}
+
+// overflowBody is the provider's "the prompt does not fit".
+func (w wire) overflowBody() string {
+	if w == wireAnthropic {
+		return `{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}`
+	}
+	return `{"error":{"message":"The input (210000 tokens) is longer than the model's context length (200000 tokens).","type":"BadRequestError","code":400}}`
+}
+
 // message is a whole non-streamed answer.
 func (w wire) message(text string) string {
 	if w == wireAnthropic {
@@ -317,6 +343,43 @@ func faults() []fault {
 				abort(rw)
 			}
 		}, want: failsOver(health.StateCooling, "cut")},
+		{name: "context overflow", handler: func(w wire, _ bool) http.HandlerFunc {
+			return func(rw http.ResponseWriter, r *http.Request) {
+				status(400)(rw, r)
+				io.WriteString(rw, w.overflowBody())
+			}
+		}, want: func(w wire, _ bool) faultWant {
+			if w == wireAnthropic {
+				return faultWant{client: relayed, status: 400}
+			}
+			// Another provider may have a larger window: a refusal, no state.
+			return faultWant{client: byB, reason: "HTTP 400: prompt is too long: 210000 tokens > 200000 maximum", failed: true}
+		}},
+		{name: "broken off before content", handler: func(w wire, stream bool) http.HandlerFunc {
+			return func(rw http.ResponseWriter, r *http.Request) {
+				switch {
+				case stream:
+					rw.Header().Set("Content-Type", "text/event-stream")
+					io.WriteString(rw, w.head()+w.brokenOff())
+				case w == wireAnthropic:
+					rw.Header().Set("Content-Type", "application/json")
+					io.WriteString(rw, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`)
+				default:
+					rw.Header().Set("Content-Type", "application/json")
+					io.WriteString(rw, strings.Replace(w.message("The config has three sec"), `"finish_reason":"stop"`, `"finish_reason":"network_error"`, 1))
+				}
+			}
+		}, want: func(w wire, _ bool) faultWant {
+			return faultWant{client: byB, state: health.StateCooling, reason: w.brokenOffReason(), failed: true}
+		}},
+		{name: "broken off after content", only: "stream", handler: func(w wire, _ bool) http.HandlerFunc {
+			return func(rw http.ResponseWriter, r *http.Request) {
+				rw.Header().Set("Content-Type", "text/event-stream")
+				io.WriteString(rw, w.head()+w.content("The config has three sec")+w.brokenOff())
+			}
+		}, want: func(w wire, _ bool) faultWant {
+			return faultWant{client: aborted, state: health.StateCooling, reason: w.brokenOffReason(), failed: true}
+		}},
 		{name: "cut after the first byte", only: "stream", handler: func(w wire, _ bool) http.HandlerFunc {
 			return func(rw http.ResponseWriter, r *http.Request) {
 				rw.Header().Set("Content-Type", "text/event-stream")

@@ -135,6 +135,11 @@ type request struct {
 	start time.Time
 	// headersAfter is how long the last attempt waited for response headers.
 	headersAfter time.Duration
+	// toolNames maps the function names the last attempt sent to an
+	// OpenAI-compatible provider back to the client's; converted is the
+	// pooled buffer its converted body lives in (openaiDialect).
+	toolNames map[string]string
+	converted *reqBody
 }
 
 func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, st *state, rtg *routing) {
@@ -180,6 +185,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, st *stat
 	}
 	req := &request{w: w, r: r, body: body, held: held, fields: f, log: log, st: st, rt: rtg, set: rtg.set,
 		session: r.Header.Get("X-Claude-Code-Session-Id"), start: time.Now()}
+	defer func() { req.converted.release() }()
 	s.failover(req, rt)
 }
 

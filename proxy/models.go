@@ -30,19 +30,19 @@ func (e *ModelsError) Error() string {
 // modelsRequest builds the request that lists a provider's models, a
 // request that spends no tokens: GET /v1/models on an Anthropic-compatible
 // provider (the Models API, authenticated like a messages request), GET
-// {base_url}/models on an OpenAI-compatible one (whose base_url ends in
-// /v1 by convention), with key (from 0) of its keys.
+// {base_url}/models on an OpenAI-compatible one (openai.ModelsURL), with
+// key (from 0) of its keys.
 func modelsRequest(ctx context.Context, p config.Provider, key int) (*http.Request, string, error) {
 	base, err := url.Parse(p.BaseURL)
 	if err != nil {
 		return nil, "", fmt.Errorf("provider %s: base_url: %w", p.Name, err)
 	}
 	u := &upstream{cfg: p, base: base}
-	path := "/models"
-	if p.Type == config.TypeAnthropic {
-		path = "/v1/models"
+	target := u.endpoint("/v1/models", "limit=1000")
+	if p.Type == config.TypeOpenAI {
+		target = openai.ModelsURL(p.BaseURL) + "?limit=1000"
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.endpoint(path, "limit=1000"), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return nil, "", fmt.Errorf("provider %s: %w", p.Name, err)
 	}
@@ -73,7 +73,7 @@ func fetchModels(client *http.Client, req *http.Request, secret string, p config
 	if resp.StatusCode != http.StatusOK {
 		var msg string
 		if p.Type == config.TypeOpenAI {
-			_, msg, _ = openai.ConvertError(resp.StatusCode, body)
+			msg = openai.ConvertError(resp.StatusCode, body).Message
 		} else {
 			_, msg, _ = anthropic.ParseError(body)
 		}

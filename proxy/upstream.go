@@ -57,7 +57,11 @@ func newUpstream(p config.Provider, s config.Settings, version string) (*upstrea
 	}
 	var d dialect = anthropicDialect{}
 	if p.Type == config.TypeOpenAI {
-		d = openaiDialect{version: version}
+		od, err := newOpenAIDialect(p, version)
+		if err != nil {
+			return nil, fmt.Errorf("provider %s: %w", p.Name, err)
+		}
+		d = od
 	}
 	return &upstream{
 		cfg:       p,

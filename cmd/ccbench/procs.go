@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ccbalancer/ccbalancer/config"
 )
 
 // proc is a process the run started: the fake upstream or one of the proxies.
@@ -154,17 +156,22 @@ func startCCBalancer(bin, cpus, cfg, logPath string) (*proc, time.Duration, erro
 	return p, elapsed, nil
 }
 
-// writeConfig writes a providers.yaml with two anthropic providers on the fake
-// upstream, one route for *sonnet* models, and deduplication off (identical bench
-// requests must all be forwarded).
-func writeConfig(dir, upstreamAddr, model, logLevel string) (string, error) {
+// writeConfig writes a providers.yaml with two providers of the given type on
+// the fake upstream (anthropic: its root, forwarded as is; openai: its /v1,
+// converted to and from Chat Completions), one route for *sonnet* models, and
+// deduplication off (identical bench requests must all be forwarded).
+func writeConfig(dir, upstreamAddr, model, logLevel string, kind config.ProviderType) (string, error) {
 	entryModel := "passthrough"
 	if model != "" {
 		entryModel = model
 	}
+	base := "http://" + upstreamAddr
+	if kind == config.TypeOpenAI {
+		base += "/v1"
+	}
 	yaml := fmt.Sprintf(`providers:
-  - {name: primary, type: anthropic, base_url: "http://%[1]s", auth_type: api_key, auth_value: "bench-provider-key-1"}
-  - {name: secondary, type: anthropic, base_url: "http://%[1]s", auth_type: api_key, auth_value: "bench-provider-key-2"}
+  - {name: primary, type: %[5]s, base_url: %[1]q, auth_type: api_key, auth_value: "bench-provider-key-1"}
+  - {name: secondary, type: %[5]s, base_url: %[1]q, auth_type: api_key, auth_value: "bench-provider-key-2"}
 model_routes:
   "*sonnet*":
     - {provider: primary, model: %[2]q, priority: 1}
@@ -177,8 +184,8 @@ settings:
   log_color: false
   log_file: %[4]q
   enable_deduplication: false
-`, upstreamAddr, entryModel, logLevel, filepath.Join(dir, "logs.jsonl"))
-	path := filepath.Join(dir, "providers.yaml")
+`, base, entryModel, logLevel, filepath.Join(dir, "logs-"+string(kind)+".jsonl"), kind)
+	path := filepath.Join(dir, "providers-"+string(kind)+".yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		return "", fmt.Errorf("writing bench config: %w", err)
 	}

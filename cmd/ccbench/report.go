@@ -67,6 +67,22 @@ func (c cell) stat(name string) cellStat {
 	return s
 }
 
+// ratio is a's throughput over b's in one cell: the median of per-round
+// ratios, 0 when either was not measured.
+func (c cell) ratio(a, b string) float64 {
+	wa, wb := c.Windows[a], c.Windows[b]
+	var rs []float64
+	for i := range min(len(wa), len(wb)) {
+		if wb[i].RPS() > 0 {
+			rs = append(rs, wa[i].RPS()/wb[i].RPS())
+		}
+	}
+	if len(rs) == 0 {
+		return 0
+	}
+	return median(rs)
+}
+
 // fmtDur prints a duration in µs below 10 ms, else in ms.
 func fmtDur(d time.Duration) string {
 	if d < 0 {
@@ -272,6 +288,15 @@ func renderTargets(r *results) string {
 		cs, bs := c.stat(ccb), c.stat(nameBare)
 		row(fmt.Sprintf("added TTFB %s c=%d within 200 µs of BARE's", c.Scenario, c.Conc),
 			fmt.Sprintf("%s vs BARE %s", fmtAdded(cs.AddedTTFB), fmtAdded(bs.AddedTTFB)), cs.AddedTTFB-bs.AddedTTFB <= 200*time.Microsecond)
+	}
+	for _, c := range r.Cells {
+		if c.Conc < 16 || strings.HasPrefix(c.Scenario, "stream") {
+			continue
+		}
+		if q := c.ratio(nameCCBOpenAI, ccb); q > 0 {
+			row(fmt.Sprintf("OpenAI-provider throughput %s c=%d ≥ 0.8× the Anthropic-provider path", c.Scenario, c.Conc),
+				fmt.Sprintf("%.2f×", q), q >= 0.8)
+		}
 	}
 	streams, bunchedStreams := 0, 0
 	for _, c := range r.Cells {

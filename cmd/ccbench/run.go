@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ccbalancer/ccbalancer/config"
 )
 
 // Target names as they appear in the tables.
@@ -24,6 +26,10 @@ const (
 	nameBareBuf    = "BARE-BUF"
 	nameBareCheck  = "BARE-CHECK"
 	nameCCBalancer = "CCBALANCER"
+	// nameCCBOpenAI is ccbalancer routing to OpenAI-compatible providers: the
+	// same fake upstream, spoken to in Chat Completions, so every request and
+	// answer is converted.
+	nameCCBOpenAI = "CCB-OPENAI"
 )
 
 // runFlags are the settings of one `ccbench run`.
@@ -67,7 +73,7 @@ func parseRunFlags(args []string) (*runFlags, error) {
 	fs.IntVar(&f.maxRequests, "max-requests", 200000, "cap on requests per window")
 	fs.StringVar(&conc, "conc", "1,16,64", "concurrency levels")
 	fs.StringVar(&scen, "scenarios", "small,large,stream", "scenarios: small (2 KB), large (~90 KB), stream (2 KB, SSE)")
-	fs.StringVar(&targets, "targets", "direct,bare,ccbalancer", "targets in alternation order (also: bare-fd = bare with full duplex, bare-buf = bare reading the whole body first, bare-check = bare-buf refusing malformed JSON)")
+	fs.StringVar(&targets, "targets", "direct,bare,ccbalancer", "targets in alternation order (also: bare-fd = bare with full duplex, bare-buf = bare reading the whole body first, bare-check = bare-buf refusing malformed JSON, ccbalancer-openai = ccbalancer converting to Chat Completions)")
 	fs.IntVar(&f.events, "events", 20, "text deltas per stream in the stream scenario")
 	fs.DurationVar(&f.gap, "gap", time.Millisecond, "pause between deltas in the stream scenario")
 	fs.IntVar(&f.soak, "soak", 100000, "streams per target in the truncation soak (0: skip)")
@@ -300,18 +306,22 @@ func startTargets(f *runFlags, up *proc, dir string, res *results) ([]target, fu
 			procs = append(procs, p)
 			add(name, p.Addr, p)
 			logf("%s on %s (pid %d)", name, p.Addr, p.PID())
-		case "ccbalancer":
-			p, err := startCCB(f, up, dir, res)
+		case "ccbalancer", "ccbalancer-openai":
+			name, kind := nameCCBalancer, config.TypeAnthropic
+			if n == "ccbalancer-openai" {
+				name, kind = nameCCBOpenAI, config.TypeOpenAI
+			}
+			p, err := startCCB(f, up, dir, res, kind)
 			if err != nil {
-				res.Notes = append(res.Notes, "CCBALANCER not measured: "+err.Error())
-				logf("CCBALANCER not measured: %v", err)
+				res.Notes = append(res.Notes, name+" not measured: "+err.Error())
+				logf("%s not measured: %v", name, err)
 				continue
 			}
 			procs = append(procs, p)
-			add(nameCCBalancer, p.Addr, p)
-			logf("%s on %s (pid %d)", nameCCBalancer, p.Addr, p.PID())
+			add(name, p.Addr, p)
+			logf("%s on %s (pid %d)", name, p.Addr, p.PID())
 		default:
-			return nil, cleanup, fmt.Errorf("unknown target %q (want direct, bare, bare-fd, bare-buf, bare-check, ccbalancer)", n)
+			return nil, cleanup, fmt.Errorf("unknown target %q (want direct, bare, bare-fd, bare-buf, bare-check, ccbalancer, ccbalancer-openai)", n)
 		}
 	}
 	return targets, cleanup, nil
@@ -320,7 +330,7 @@ func startTargets(f *runFlags, up *proc, dir string, res *results) ([]target, fu
 // orderTargets lists the wanted targets: -targets order first, then soak-only ones.
 func orderTargets(want map[string]bool, order []string) []string {
 	out := slices.Clone(order)
-	for _, n := range []string{"direct", "bare", "bare-fd", "bare-buf", "bare-check", "ccbalancer"} {
+	for _, n := range []string{"direct", "bare", "bare-fd", "bare-buf", "bare-check", "ccbalancer", "ccbalancer-openai"} {
 		if want[n] && !slices.Contains(out, n) {
 			out = append(out, n)
 		}
@@ -328,48 +338,66 @@ func orderTargets(want map[string]bool, order []string) []string {
 	return out
 }
 
-// startCCB builds (or takes) the ccbalancer binary, times its start-ups, and leaves one
-// instance running for the load.
-func startCCB(f *runFlags, up *proc, dir string, res *results) (*proc, error) {
-	bin := f.ccbalancer
-	if bin == "" {
-		repo := f.repo
-		if repo == "" {
-			var err error
-			if repo, err = findRepo(); err != nil {
-				return nil, err
-			}
-		}
-		bin = filepath.Join(dir, "ccbalancer")
-		logf("building ccbalancer from %s", repo)
-		cmd := exec.Command("go", "build", "-o", bin, ".")
-		cmd.Dir = repo
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("go build: %v: %s", err, strings.TrimSpace(string(out)))
-		}
-	}
-	if out, err := exec.Command(bin, "version").Output(); err == nil {
-		res.CCBVersion = strings.TrimSpace(string(out))
-	}
-	cfg, err := writeConfig(dir, up.Addr, f.model, f.logLevel)
+// startCCB builds (or takes) the ccbalancer binary, times its start-ups (for the
+// anthropic configuration), and leaves one instance running for the load, its
+// providers of the given type.
+func startCCB(f *runFlags, up *proc, dir string, res *results, kind config.ProviderType) (*proc, error) {
+	bin, err := ccbBinary(f, dir, res)
 	if err != nil {
 		return nil, err
 	}
-	stderrLog := filepath.Join(dir, "ccbalancer.stderr")
-	for range f.startupRuns {
-		// Unpinned: taskset's own exec would be counted otherwise.
-		p, d, err := startCCBalancer(bin, "", cfg, stderrLog)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s", err, tail(stderrLog))
+	cfg, err := writeConfig(dir, up.Addr, f.model, f.logLevel, kind)
+	if err != nil {
+		return nil, err
+	}
+	stderrLog := filepath.Join(dir, "ccbalancer-"+string(kind)+".stderr")
+	if kind == config.TypeAnthropic {
+		for range f.startupRuns {
+			// Unpinned: taskset's own exec would be counted otherwise.
+			p, d, err := startCCBalancer(bin, "", cfg, stderrLog)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s", err, tail(stderrLog))
+			}
+			res.Startup = append(res.Startup, d)
+			p.stop()
 		}
-		res.Startup = append(res.Startup, d)
-		p.stop()
 	}
 	p, _, err := startCCBalancer(bin, f.proxyCPUs, cfg, stderrLog)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", err, tail(stderrLog))
 	}
 	return p, nil
+}
+
+// ccbBinary returns the ccbalancer binary: -ccbalancer, or one built from the
+// repository once per run.
+func ccbBinary(f *runFlags, dir string, res *results) (string, error) {
+	bin := f.ccbalancer
+	if bin == "" {
+		bin = filepath.Join(dir, "ccbalancer")
+		if _, err := os.Stat(bin); err == nil {
+			return bin, nil
+		}
+	}
+	if f.ccbalancer == "" {
+		repo := f.repo
+		if repo == "" {
+			var err error
+			if repo, err = findRepo(); err != nil {
+				return "", err
+			}
+		}
+		logf("building ccbalancer from %s", repo)
+		cmd := exec.Command("go", "build", "-o", bin, ".")
+		cmd.Dir = repo
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("go build: %v: %s", err, strings.TrimSpace(string(out)))
+		}
+	}
+	if out, err := exec.Command(bin, "version").Output(); err == nil {
+		res.CCBVersion = strings.TrimSpace(string(out))
+	}
+	return bin, nil
 }
 
 // tail returns the last lines of a log file, for error messages.
@@ -482,6 +510,8 @@ func targetFlagName(name string) string {
 		return "bare-buf"
 	case nameBareCheck:
 		return "bare-check"
+	case nameCCBOpenAI:
+		return "ccbalancer-openai"
 	default:
 		return "ccbalancer"
 	}

@@ -18,7 +18,9 @@ const (
 )
 
 // upstream is a fast fake Anthropic Messages API. It answers every POST /v1/messages
-// with a ~1 KB message, or with a full SSE stream when the body asks for one.
+// with a ~1 KB message, or with a full SSE stream when the body asks for one; POST
+// /v1/chat/completions is the same as an OpenAI Chat Completions endpoint
+// (upstream_chat.go).
 type upstream struct {
 	events int           // default number of text deltas per stream
 	gap    time.Duration // default pause between deltas
@@ -30,6 +32,10 @@ var answerText = strings.Repeat("The change compiles and the tests pass; nothing
 func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/" && (r.Method == http.MethodHead || r.Method == http.MethodGet) {
 		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if r.URL.Path == "/v1/chat/completions" && r.Method == http.MethodPost {
+		u.serveChat(w, r)
 		return
 	}
 	if r.URL.Path != "/v1/messages" || r.Method != http.MethodPost {
@@ -66,17 +72,7 @@ func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // stream writes message_start, content_block_start, ping, N text deltas with a gap,
 // content_block_stop, message_delta and message_stop, flushing each event.
 func (u *upstream) stream(w http.ResponseWriter, r *http.Request, model string, inputTokens int) {
-	events, gap := u.events, u.gap
-	if v := r.Header.Get(headerEvents); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-			events = n
-		}
-	}
-	if v := r.Header.Get(headerGap); v != "" {
-		if d, err := time.ParseDuration(v); err == nil && d >= 0 {
-			gap = d
-		}
-	}
+	events, gap := u.streamShape(r)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	rc := http.NewResponseController(w)
@@ -119,6 +115,23 @@ func (u *upstream) stream(w http.ResponseWriter, r *http.Request, model string, 
 	_ = send("content_block_stop", `{"type":"content_block_stop","index":0}`) &&
 		send("message_delta", `{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":`+strconv.Itoa(events*4+1)+`}}`) &&
 		send("message_stop", `{"type":"message_stop"}`)
+}
+
+// streamShape returns the number of deltas and the gap between them for one
+// stream: the defaults, or the client's headerEvents and headerGap.
+func (u *upstream) streamShape(r *http.Request) (events int, gap time.Duration) {
+	events, gap = u.events, u.gap
+	if v := r.Header.Get(headerEvents); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+			events = n
+		}
+	}
+	if v := r.Header.Get(headerGap); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+			gap = d
+		}
+	}
+	return events, gap
 }
 
 // peekRequest finds the model and the stream flag without decoding the body: the fake

@@ -151,3 +151,99 @@ func TestPeekRequest(t *testing.T) {
 		}
 	}
 }
+
+// chatPost sends a Chat Completions body to the fake.
+func chatPost(t *testing.T, srv *httptest.Server, body string, h http.Header) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/v1/chat/completions", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = h
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func TestUpstreamChatStream(t *testing.T) {
+	srv := httptest.NewServer(&upstream{events: 50, gap: time.Hour})
+	defer srv.Close()
+	h := http.Header{}
+	h.Set(headerEvents, "3")
+	h.Set(headerGap, "1ms")
+	resp := chatPost(t, srv, `{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}`, h)
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("Content-Type = %q", ct)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range strings.Split(strings.TrimSpace(string(b)), "\n\n") {
+		data, ok := strings.CutPrefix(ev, "data: ")
+		if !ok {
+			t.Fatalf("event %q is not a data line", ev)
+		}
+		if data == "[DONE]" {
+			got = append(got, "[DONE]")
+			continue
+		}
+		var chunk struct {
+			Model   string `json:"model"`
+			Choices []struct {
+				Delta struct {
+					Content *string `json:"content"`
+				} `json:"delta"`
+				FinishReason *string `json:"finish_reason"`
+			} `json:"choices"`
+			Usage *struct {
+				CompletionTokens int `json:"completion_tokens"`
+			} `json:"usage"`
+		}
+		if err := json.Unmarshal([]byte(data), &chunk); err != nil {
+			t.Fatalf("chunk %s: %v", data, err)
+		}
+		if chunk.Model != "gpt-4.1" {
+			t.Errorf("chunk model %q, want the request's", chunk.Model)
+		}
+		switch {
+		case chunk.Usage != nil:
+			got = append(got, "usage")
+		case chunk.Choices[0].FinishReason != nil:
+			got = append(got, "finish:"+*chunk.Choices[0].FinishReason)
+		case chunk.Choices[0].Delta.Content != nil:
+			got = append(got, "content:"+*chunk.Choices[0].Delta.Content)
+		}
+	}
+	want := []string{"content:", "content:token 0 of the answer ", "content:token 1 of the answer ", "content:token 2 of the answer ",
+		"finish:stop", "usage", "[DONE]"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("chunks (-want +got):\n%s", diff)
+	}
+}
+
+func TestUpstreamChatCompletion(t *testing.T) {
+	srv := httptest.NewServer(&upstream{})
+	defer srv.Close()
+	resp := chatPost(t, srv, `{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"stream":false}`, http.Header{})
+	var c struct {
+		Object  string `json:"object"`
+		Model   string `json:"model"`
+		Choices []struct {
+			Message struct {
+				Content string `json:"content"`
+			} `json:"message"`
+			FinishReason string `json:"finish_reason"`
+		} `json:"choices"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Object != "chat.completion" || c.Model != "gpt-4.1" || len(c.Choices) != 1 || c.Choices[0].FinishReason != "stop" || c.Choices[0].Message.Content != answerText {
+		t.Errorf("answer %+v is not a chat.completion for the request's model", c)
+	}
+}

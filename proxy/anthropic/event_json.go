@@ -13,6 +13,14 @@ const hexDigits = "0123456789abcdef"
 // encoding/json does, so the output is always valid JSON.
 func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	dst = AppendEscaped(dst, s)
+	return append(dst, '"')
+}
+
+// AppendEscaped appends s escaped as the content of a JSON string, without
+// the quotes: `"`, `\` and control characters escaped, invalid UTF-8 as
+// U+FFFD, U+2028 and U+2029 escaped, <, > and & left literal.
+func AppendEscaped(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -57,8 +65,7 @@ func appendString(dst []byte, s string) []byte {
 		}
 		i += size
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(dst, s[start:]...)
 }
 
 // appendNullableString appends s as a JSON string, or null when s is empty.

@@ -154,6 +154,9 @@ const (
 	StopToolUse      = "tool_use"
 	StopPauseTurn    = "pause_turn"
 	StopRefusal      = "refusal"
+	// StopContextWindowExceeded: the answer stopped because the model's
+	// context window is full.
+	StopContextWindowExceeded = "model_context_window_exceeded"
 )
 
 // Message is a Messages API response. Its JSON form has Anthropic's field

@@ -1,13 +1,34 @@
 package anthropic
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strings"
+)
 
-// StripUnsignedThinking removes thinking blocks that carry no signature from
-// the request's messages. Such blocks come from OpenAI-compatible providers'
-// reasoning (which has no signature); an Anthropic provider rejects them, so
-// a session that fails over from one to the other must not send them. The
-// body is returned as it is (no copy) when it has none, which Peek has
-// already settled for almost every request (f.UnsignedThinking).
+// StateSignaturePrefix starts the signature of a thinking block that the
+// proxy made to carry an OpenAI-compatible provider's opaque state (a
+// Gemini thought signature, OpenRouter's reasoning_details) through the
+// client and back: "ccb1.<family>.<provider tag>.<payload>.<check>" (see
+// package openai). It is no Anthropic signature, and such a block never
+// goes to an Anthropic provider.
+const StateSignaturePrefix = "ccb1."
+
+// isForeignSignature reports a thinking signature that is not Anthropic's:
+// none (an OpenAI-compatible provider's reasoning text) or the proxy's own
+// state.
+func isForeignSignature(sig string) bool {
+	return sig == "" || strings.HasPrefix(sig, StateSignaturePrefix)
+}
+
+// StripUnsignedThinking removes thinking blocks that carry no Anthropic
+// signature from the request's messages: those with none (made from an
+// OpenAI-compatible provider's reasoning, which has no signature) and those
+// whose signature carries the proxy's state for such a provider
+// (StateSignaturePrefix). An Anthropic provider rejects both, so a session
+// that fails over from one to the other must not send them; the state is
+// also that provider's alone. The body is returned as it is (no copy) when
+// it has none, which Peek has already settled for almost every request
+// (f.UnsignedThinking).
 func StripUnsignedThinking(body []byte, f Fields) []byte {
 	if !f.HasMessages || !f.UnsignedThinking {
 		return body
@@ -58,7 +79,7 @@ func StripUnsignedThinking(body []byte, f Fields) []byte {
 }
 
 // unsignedThinking reports whether a content block is a thinking block with
-// no signature (absent, null or ""). Keys match exactly, as the Messages API
+// no Anthropic signature (absent, null, "" or the proxy's state). Keys match exactly, as the Messages API
 // reads them: a struct decode would also take "Signature" or "TYPE".
 func unsignedThinking(raw json.RawMessage) bool {
 	var blk map[string]json.RawMessage
@@ -67,5 +88,5 @@ func unsignedThinking(raw json.RawMessage) bool {
 		return false
 	}
 	s, ok := blk["signature"]
-	return !ok || json.Unmarshal(s, &sig) == nil && sig == ""
+	return !ok || json.Unmarshal(s, &sig) == nil && isForeignSignature(sig)
 }

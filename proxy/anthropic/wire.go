@@ -102,8 +102,9 @@ type Fields struct {
 	HasMessages          bool
 	// MessagesStart and MessagesEnd delimit the messages array in the body.
 	MessagesStart, MessagesEnd int
-	// UnsignedThinking reports a "signature":"" member in the messages: a
-	// thinking block from a provider that signs none (StripUnsignedThinking).
+	// UnsignedThinking reports a "signature" member in the messages that is
+	// "" or starts with StateSignaturePrefix: a thinking block that carries
+	// no Anthropic signature (StripUnsignedThinking).
 	UnsignedThinking bool
 }
 
@@ -379,8 +380,8 @@ func (s *scanner) value(depth int) error {
 			if err := s.value(depth + 1); err != nil {
 				return err
 			}
-			if s.inMessages && s.i-vs == 2 && (string(s.b[ks:ke]) == `"signature"` || esc && string(unescape(s.b[ks:ke])) == "signature") {
-				s.unsigned = true // the value is ""
+			if s.inMessages && foreignSignatureValue(s.b[vs:s.i]) && (string(s.b[ks:ke]) == `"signature"` || esc && string(unescape(s.b[ks:ke])) == "signature") {
+				s.unsigned = true
 			}
 			s.ws()
 			if s.eat(',') {
@@ -422,6 +423,13 @@ func (s *scanner) value(depth int) error {
 	default:
 		return s.fail(fmt.Sprintf("unexpected character %q", c))
 	}
+}
+
+// foreignSignatureValue reports a signature value (JSON, quotes included)
+// that is "" or starts with StateSignaturePrefix.
+func foreignSignatureValue(v []byte) bool {
+	return len(v) == 2 || len(v) > len(StateSignaturePrefix) && v[0] == '"' &&
+		string(v[1:1+len(StateSignaturePrefix)]) == StateSignaturePrefix
 }
 
 func (s *scanner) lit(w string) error {

@@ -100,36 +100,56 @@ func scalarText(raw json.RawMessage) string {
 	return ""
 }
 
+// ErrorAnswer is an upstream error answer in the Messages API's terms.
+type ErrorAnswer struct {
+	// Type is the Anthropic error type ("invalid_request_error", ...).
+	Type string
+	// Message is the upstream's message, secrets redacted; for an
+	// overflow, "prompt is too long: …".
+	Message string
+	// Shaped reports that the body is an error in one of the shapes
+	// OpenAI-compatible servers use (not an HTML page from a front proxy,
+	// nor an empty body).
+	Shaped bool
+	// Overflow reports that the prompt does not fit the model's context
+	// window (overflow.go): the client must get 400 invalid_request_error
+	// with Message, whatever the upstream's status, since that is the
+	// answer Claude Code compacts the conversation on.
+	Overflow bool
+}
+
 // ConvertError maps an upstream error answer (status and OpenAI-style body)
-// to an Anthropic error type and message. A context-length error becomes
-// "prompt is too long: ...", the wording Claude Code reacts to by compacting
-// the conversation. shaped reports that the body is an error in one of the
-// shapes OpenAI-compatible servers use (not an HTML page from a front proxy,
-// nor an empty body).
-func ConvertError(status int, body []byte) (anthropicErrorType string, message string, shaped bool) {
-	message, shaped = errorMessage(body)
+// to an Anthropic error type and message.
+func ConvertError(status int, body []byte) ErrorAnswer {
+	message, shaped := errorMessage(body)
 	if message == "" {
 		message = http.StatusText(status)
 		if message == "" {
 			message = "upstream error " + strconv.Itoa(status)
 		}
 	}
-	errType := anthropic.ErrorTypeForStatus(status)
-	if (status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge) && isContextLengthError(body, message) {
-		errType = anthropic.ErrInvalidRequest
-		message = "prompt is too long: " + message
+	if msg, ok := overflowMessage(status, body, message); ok {
+		return ErrorAnswer{Type: anthropic.ErrInvalidRequest, Message: msg, Shaped: shaped, Overflow: true}
 	}
-	return errType, message, shaped
+	return ErrorAnswer{Type: anthropic.ErrorTypeForStatus(status), Message: message, Shaped: shaped}
 }
 
 // errorMessage extracts the message of an error body in any of the shapes
 // OpenAI-compatible servers use: {"error":{"message"}}, {"error":"..."},
-// {"message":"..."}, {"detail":"..."} (shaped is then true); else the
-// body's text, shortened.
+// {"message":"..."}, {"detail":"..."}, and Gemini's [{"error":{...}}]
+// (shaped is then true); else the body's text, shortened.
 func errorMessage(body []byte) (msg string, shaped bool) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return "", false
+	}
+	if body[0] == '[' {
+		var list []json.RawMessage
+		if json.Unmarshal(body, &list) == nil && len(list) > 0 {
+			if m, ok := errorMessage(list[0]); ok {
+				return m, true
+			}
+		}
 	}
 	var shapes struct {
 		Error   json.RawMessage `json:"error"`
@@ -151,17 +171,6 @@ func errorMessage(body []byte) (msg string, shaped bool) {
 		}
 	}
 	return redact(truncate(string(body), 500)), false
-}
-
-func isContextLengthError(body []byte, message string) bool {
-	if bytes.Contains(body, []byte("context_length_exceeded")) {
-		return true
-	}
-	m := strings.ToLower(message)
-	return strings.Contains(m, "maximum context length") ||
-		strings.Contains(m, "context length") && strings.Contains(m, "exceed") ||
-		strings.Contains(m, "context window") && strings.Contains(m, "exceed") ||
-		strings.Contains(m, "too many tokens")
 }
 
 func truncate(s string, n int) string {

@@ -35,7 +35,7 @@ func FuzzStreamConverter(f *testing.F) {
 	f.Add([]byte("{\"choices\":[{\"delta\":{\"tool_calls\":[{\"function\":{\"arguments\":\"{\"}}]}}]}\n" +
 		"{\"choices\":[{\"delta\":{\"tool_calls\":[{\"id\":\"x\",\"function\":{\"name\":\"A\",\"arguments\":\"}\"}}]},\"finish_reason\":\"stop\"}]}"))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		c := NewStreamConverter("claude-sonnet-5", 7)
+		c := NewStreamConverter(StreamOptions{Model: "claude-sonnet-5", EstimateInput: func() int { return 7 }})
 		var acc anthropic.Accumulator
 		count := 0
 		check := func(events []anthropic.Event) {
@@ -86,10 +86,11 @@ func FuzzConvertRequest(f *testing.F) {
 	addFileSeeds(f, "testdata/request/*.json")
 	f.Fuzz(func(t *testing.T, in []byte) {
 		opts := RequestOptions{Reasoning: len(in)%2 == 0, MaxTokens: len(in) % 3 * 1000}
-		out, _, err := ConvertRequest(in, opts)
+		conv, err := ConvertRequest(in, opts)
 		if err != nil {
 			return
 		}
+		out := conv.Body
 		var req struct {
 			Model    string `json:"model"`
 			Messages []struct {
@@ -130,7 +131,7 @@ func FuzzConvertRequest(f *testing.F) {
 func FuzzConvertResponse(f *testing.F) {
 	addFileSeeds(f, "testdata/response/*.json")
 	f.Fuzz(func(t *testing.T, in []byte) {
-		out, _, err := ConvertResponse(in, "claude-sonnet-5")
+		out, _, err := ConvertResponse(in, StreamOptions{Model: "claude-sonnet-5"})
 		if err != nil {
 			return
 		}

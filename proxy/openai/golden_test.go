@@ -7,14 +7,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ccbalancer/ccbalancer/internal/fake"
 	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
 	"github.com/ccbalancer/ccbalancer/proxy/sse"
 )
@@ -61,9 +64,9 @@ type streamResult struct {
 
 // convertTranscript feeds an upstream SSE transcript through a converter as
 // the proxy does: each event's data to Process, Finish at the end.
-func convertTranscript(t testing.TB, transcript []byte) streamResult {
+func convertTranscript(t testing.TB, name string, transcript []byte) streamResult {
 	t.Helper()
-	c := NewStreamConverter(clientModel, 42)
+	c := NewStreamConverter(goldenStreamOptions(name))
 	c.newID = seqIDs()
 	var res streamResult
 	r := sse.NewReader(bytes.NewReader(transcript), 0)
@@ -121,7 +124,7 @@ func TestStreamGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res := convertTranscript(t, transcript)
+			res := convertTranscript(t, name, transcript)
 			checkGolden(t, strings.TrimSuffix(in, ".sse")+".golden", res.render())
 		})
 	}
@@ -142,7 +145,7 @@ func TestResponseGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			msg, warnings, err := convertResponse(body, clientModel, seqIDs())
+			msg, warnings, err := convertResponse(body, goldenStreamOptions(name), seqIDs())
 			var got []byte
 			if err == nil {
 				got = indent(t, msg.AppendJSON(nil))
@@ -153,12 +156,54 @@ func TestResponseGolden(t *testing.T) {
 	}
 }
 
-// requestOptions are the options of the request goldens that need some.
+// goldenProvider is the provider name every golden is converted for.
+const goldenProvider = "prov"
+
+// goldenFamily returns the family of a golden: the family whose name starts
+// the golden's name, before an underscore ("gemini_thought_signatures"),
+// else Generic.
+func goldenFamily(name string) *Family {
+	prefix, _, _ := strings.Cut(name, "_")
+	if f, err := LookupFamily(prefix); err == nil {
+		return f
+	}
+	return Generic
+}
+
+// goldenToolNames are the function names a golden's request renamed.
+var goldenToolNames = map[string]map[string]string{
+	"long_tool_name": {"mcp__plugin_chrome-devtools-mcp_chrome-devtools__perfor_4d5b4b1f": "mcp__plugin_chrome-devtools-mcp_chrome-devtools__performance_analyze_insight"},
+}
+
+// goldenStreamOptions are the options the stream and response goldens are
+// converted with: the golden's family, and 42 as the local input count.
+func goldenStreamOptions(name string) StreamOptions {
+	return StreamOptions{Model: clientModel, Family: goldenFamily(name), Provider: goldenProvider,
+		ToolNames: goldenToolNames[name], EstimateInput: func() int { return 42 }}
+}
+
+// requestOptions are the options of the request goldens that need more
+// than their family.
 var requestOptions = map[string]RequestOptions{
 	"thinking_enabled_reasoning":  {Reasoning: true},
 	"thinking_adaptive_reasoning": {Reasoning: true},
 	"max_tokens_clamped":          {Model: "deepseek-chat", MaxTokens: 8192},
 	"claude_code":                 {Model: "google/gemini-2.5-pro", Reasoning: true},
+	"openai_reasoning_model":      {Model: "gpt-5", Reasoning: true},
+	"openai_o_series":             {Model: "o4-mini"},
+	"openrouter_reasoning":        {Model: "openai/gpt-5", Reasoning: true},
+	"glm_reasoning":               {Model: "glm-4.6", Reasoning: true},
+	"qwen_reasoning":              {Model: "qwen3-coder-plus", Reasoning: true},
+	"deepseek_reasoning":          {Model: "deepseek-chat", Reasoning: true},
+	"gemini_claude_code":          {Model: "gemini-3-pro-preview", Reasoning: true},
+}
+
+// goldenRequestOptions returns a request golden's options, with its family
+// and the golden provider.
+func goldenRequestOptions(name string) RequestOptions {
+	o := requestOptions[name]
+	o.Family, o.Provider = goldenFamily(name), goldenProvider
+	return o
 }
 
 func TestRequestGolden(t *testing.T) {
@@ -173,10 +218,22 @@ func TestRequestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, warnings, err := ConvertRequest(body, requestOptions[name])
+			req, err := ConvertRequest(body, goldenRequestOptions(name))
 			var got []byte
+			var warnings []string
 			if err == nil {
-				got = indent(t, out)
+				got = indent(t, req.Body)
+				warnings = req.Warnings
+				var decoded map[string]any
+				if err := json.Unmarshal(req.Body, &decoded); err != nil {
+					t.Fatalf("output is not JSON: %v", err)
+				}
+				if err := fake.CheckChatShape(decoded); err != nil {
+					t.Errorf("output is not a valid Chat Completions request: %v", err)
+				}
+				for _, up := range slices.Sorted(maps.Keys(req.ToolNames)) {
+					got = fmt.Appendf(got, "# tool name: %s -> %s\n", up, req.ToolNames[up])
+				}
 			}
 			got = appendOutcome(got, warnings, err)
 			checkGolden(t, strings.TrimSuffix(in, ".json")+".golden", got)
@@ -202,4 +259,49 @@ func appendOutcome(out []byte, warnings []string, err error) []byte {
 		out = fmt.Appendf(out, "# error: %v\n", err)
 	}
 	return out
+}
+
+// TestClaudeCodeCaptures converts what Claude Code sends, as captured from
+// the real CLI (docs/captures, scripts/claude-code-capture.sh): each
+// request converts to a valid Chat Completions request, by a rule for every
+// block it holds, as its golden under testdata/captures shows.
+func TestClaudeCodeCaptures(t *testing.T) {
+	files, err := filepath.Glob("../../docs/captures/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, in := range files {
+		if strings.HasSuffix(in, ".headers.json") {
+			continue
+		}
+		n++
+		name := strings.TrimSuffix(filepath.Base(in), ".json")
+		t.Run(name, func(t *testing.T) {
+			body, err := os.ReadFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, err := ConvertRequest(body, RequestOptions{Model: "gpt-4.1", Reasoning: true, Provider: goldenProvider})
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			var decoded map[string]any
+			if err := json.Unmarshal(req.Body, &decoded); err != nil {
+				t.Fatal(err)
+			}
+			if err := fake.CheckChatShape(decoded); err != nil {
+				t.Errorf("not a valid Chat Completions request: %v", err)
+			}
+			for _, w := range req.Warnings {
+				if strings.Contains(w, "unknown block type") {
+					t.Errorf("no rule for a block Claude Code sends: %s", w)
+				}
+			}
+			checkGolden(t, filepath.Join("testdata", "captures", name+".golden"), appendOutcome(indent(t, req.Body), req.Warnings, nil))
+		})
+	}
+	if n == 0 {
+		t.Fatal("no captures in docs/captures")
+	}
 }

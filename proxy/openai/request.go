@@ -2,11 +2,11 @@ package openai
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
+	"sync"
+	"unicode/utf8"
 
 	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
 )
@@ -18,565 +18,601 @@ type RequestOptions struct {
 	Model string
 	// MaxTokens, when > 0, caps the request's max_tokens.
 	MaxTokens int
-	// Reasoning says the provider accepts reasoning_effort; without it a
+	// Reasoning says the provider accepts reasoning settings; without it a
 	// thinking setting is dropped.
 	Reasoning bool
+	// Family is the provider's family (nil: Generic).
+	Family *Family
+	// Provider is the provider's name: opaque state goes back only to the
+	// provider that issued it (state.go).
+	Provider string
+	// Buffer, when it has room, is where the converted body is written
+	// (Request.Body then shares its memory), so that a caller can reuse
+	// buffers; the body is written from Buffer[:0].
+	Buffer []byte
+}
+
+// Request is a converted request.
+type Request struct {
+	// Body is the Chat Completions request body.
+	Body []byte
+	// Warnings say what could not be carried over and was dropped or
+	// approximated. They name no message index, so the same finding reads
+	// the same on every turn of a conversation.
+	Warnings []string
+	// ToolNames maps each function name sent upstream that differs from
+	// the client's tool name back to the client's (nil when none differs).
+	ToolNames map[string]string
 }
 
 // ConvertRequest converts an Anthropic Messages request body into a Chat
-// Completions request body. warnings lists what could not be carried over
-// and was dropped or approximated; err names the offending field, as in
-// `messages[3].content[1]: unknown block type "foo"`.
+// Completions request body for one provider. It fails only on a body that
+// is not a Messages request (not JSON, no model or messages, an unknown
+// role, a tool_use without id or name, ...), with an error that names the
+// offending field, as in `messages[3].role: unknown role "bot"`; a content
+// block of any type is converted, rendered as text or dropped (blocks.go),
+// never refused.
 //
 // Choices made where the two APIs differ:
 //   - System blocks, and the text blocks of any one message, are joined with
 //     a blank line into one string: plain strings are what every
 //     OpenAI-compatible server accepts. A message holding an image is sent as
-//     an array of parts.
+//     an array of parts. Claude Code's per-request billing line
+//     ("x-anthropic-billing-header: …") is dropped from the system prompt:
+//     it changes on every request and would defeat the provider's prefix
+//     cache.
 //   - Tool results become "tool" messages right after the assistant turn, in
 //     the order of the user turn (Chat Completions requires them first); the
 //     turn's other blocks follow as one user message. A result with is_error
 //     is prefixed "Error: ". Images inside a tool result, which tool messages
 //     cannot carry, go into that following user message.
-//   - Thinking becomes reasoning_effort (the Chat Completions parameter that
-//     OpenAI, OpenRouter, vLLM and others accept): budget_tokens < 4096 is
-//     "low", < 16384 "medium", otherwise "high"; adaptive thinking takes
-//     output_config.effort. Thinking blocks in the history that this
-//     package made from an upstream's reasoning (no signature) go back as
-//     the assistant message's reasoning_content, which DeepSeek's thinking
-//     mode requires after tool calls and other servers ignore; signed
-//     (Anthropic) thinking is dropped.
+//   - Thinking becomes the family's reasoning parameter (reasoning_effort,
+//     OpenRouter's reasoning object, GLM's thinking, Qwen's
+//     enable_thinking): budget_tokens < 4096 is "low", < 16384 "medium",
+//     otherwise "high"; adaptive thinking takes output_config.effort.
+//     Thinking blocks in the history that this package made from an
+//     upstream's reasoning (no signature) go back as the assistant message's
+//     reasoning_content, which DeepSeek's thinking mode requires after tool
+//     calls and other servers ignore; blocks carrying this provider's state
+//     give it back (state.go); Anthropic-signed thinking is dropped.
+//   - Tool names the family refuses are mapped (ids.go), tool ids carry the
+//     upstream's own ids back (ids.go), deferred tools (defer_loading) are
+//     sent once a tool_reference has loaded them, and the model family's
+//     parameter rules apply (family.go).
 //   - cache_control, citations, top_k and Anthropic-only fields are dropped.
-func ConvertRequest(body []byte, opts RequestOptions) (out []byte, warnings []string, err error) {
-	var req anthropic.Request
-	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, nil, fmt.Errorf("decoding request: %w", err)
+//
+// Strings are copied as they are escaped in the body, never decoded and
+// encoded again; a body that is not valid UTF-8 has its invalid bytes
+// replaced by U+FFFD first.
+func ConvertRequest(body []byte, opts RequestOptions) (*Request, error) {
+	if !utf8.Valid(body) {
+		body = bytes.ToValidUTF8(body, []byte("\uFFFD"))
 	}
-	c := requestConverter{}
-	chat, err := c.convert(&req, opts)
-	if err != nil {
-		return nil, nil, err
+	if opts.Family == nil {
+		opts.Family = Generic
 	}
-	out, err = marshal(chat)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encoding converted request: %w", err)
-	}
-	return out, c.warnings, nil
-}
-
-// marshal encodes v without HTML escaping.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	c := converters.Get().(*converter)
+	defer c.release()
+	c.opts, c.fam = opts, opts.Family
+	if err := c.read(body); err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	out, err := c.assemble(opts.Buffer[:0], len(body))
+	if err != nil {
+		return nil, err
+	}
+	return &Request{Body: out, Warnings: c.takeWarnings(), ToolNames: c.takeNames()}, nil
 }
 
-type requestConverter struct {
+// converter holds one conversion's state; converters are pooled, so that
+// the buffers of a large request are reused by the next.
+type converter struct {
+	opts RequestOptions
+	fam  *Family
+
 	warnings []string
+	warned   map[string]bool
+	names    map[string]string // upstream name -> client name, renamed ones only
+	loaded   map[string]bool   // deferred tools loaded (true) or removed (false) by the history
+
+	msgs  []byte    // the converted messages, back to back
+	spans []msgSpan // where each message is in msgs
+
+	system    []esc
+	tools     []toolDef
+	parts     []part
+	texts     []esc
+	reasoning []esc
+	calls     []call
+	state     providerState
+
+	model        string
+	maxTokens    int64
+	hasMax       bool
+	temperature  []byte
+	topP         []byte
+	topK         bool
+	stop         [][]byte
+	userID       []byte
+	thinkingType string
+	budget       int64
+	effort       string
+	stream       bool
+	choice       toolChoice
 }
 
-func (c *requestConverter) warnf(format string, args ...any) {
-	c.warnings = append(c.warnings, fmt.Sprintf(format, args...))
+// esc is the content of a JSON string as it is written on the wire,
+// escapes included, without the quotes.
+type esc []byte
+
+// msgSpan is one converted message in converter.msgs.
+type msgSpan struct {
+	start, end int
+	role       byte // 's'ystem, 'u'ser, 'a'ssistant, 't'ool
+	calls      bool // an assistant message with tool calls
 }
 
-func (c *requestConverter) convert(req *anthropic.Request, opts RequestOptions) (*chatRequest, error) {
-	chat := &chatRequest{Model: req.Model}
-	if opts.Model != "" {
-		chat.Model = opts.Model
-	}
-	if chat.Model == "" {
-		return nil, errors.New("model: missing")
-	}
-	if len(req.Messages) == 0 {
-		return nil, errors.New("messages: missing")
-	}
+var converters = sync.Pool{New: func() any { return new(converter) }}
 
-	// One message per Anthropic turn is typical; tool turns add a few.
-	chat.Messages = make([]chatMessage, 0, len(req.Messages)+1)
-	if len(req.System) > 0 {
-		text, err := c.textOnly(req.System, "system")
-		if err != nil {
-			return nil, err
+// release resets c and puts it back in the pool. Slices that pointed into
+// the body are cleared, so that a pooled converter keeps no body alive.
+func (c *converter) release() {
+	clear(c.system[:cap(c.system)])
+	clear(c.tools[:cap(c.tools)])
+	clear(c.parts[:cap(c.parts)])
+	clear(c.texts[:cap(c.texts)])
+	clear(c.reasoning[:cap(c.reasoning)])
+	clear(c.calls[:cap(c.calls)])
+	clear(c.stop[:cap(c.stop)])
+	if cap(c.msgs) > 4<<20 {
+		c.msgs = nil // one huge request does not pin its buffer
+	}
+	*c = converter{
+		warned: c.warned, names: nil, loaded: c.loaded,
+		msgs: c.msgs[:0], spans: c.spans[:0],
+		system: c.system[:0], tools: c.tools[:0], parts: c.parts[:0], texts: c.texts[:0],
+		reasoning: c.reasoning[:0], calls: c.calls[:0], stop: c.stop[:0],
+	}
+	clear(c.warned)
+	clear(c.loaded)
+	converters.Put(c)
+}
+
+// warn records a warning once per conversion.
+func (c *converter) warn(format string, args ...any) {
+	w := fmt.Sprintf(format, args...)
+	if c.warned == nil {
+		c.warned = map[string]bool{}
+	}
+	if !c.warned[w] {
+		c.warned[w] = true
+		c.warnings = append(c.warnings, w)
+	}
+}
+
+func (c *converter) takeWarnings() []string {
+	w := c.warnings
+	c.warnings = nil
+	return w
+}
+
+func (c *converter) takeNames() map[string]string {
+	n := c.names
+	c.names = nil
+	return n
+}
+
+// read reads the whole body, converting the messages as it goes and
+// keeping the rest for assemble.
+func (c *converter) read(body []byte) error {
+	r := cursor{b: body}
+	if r.peek() != '{' {
+		r.fail("a request must be a JSON object")
+		return fmt.Errorf("decoding request: %w", r.err)
+	}
+	r.object()
+	var semantic error
+	keep := func(err error) {
+		if semantic == nil {
+			semantic = err
 		}
-		chat.Messages = append(chat.Messages, chatMessage{Role: "system", Content: textContent(text)})
 	}
-	for i := range req.Messages {
-		var err error
-		chat.Messages, err = c.message(chat.Messages, &req.Messages[i], fmt.Sprintf("messages[%d]", i))
-		if err != nil {
-			return nil, err
+	n := 0
+	hasMessages := false
+	for {
+		key, ok := r.key(&n)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "model":
+			if r.peek() != '"' {
+				keep(errors.New("model: must be a string"))
+			}
+			c.model = r.text()
+		case "messages":
+			if r.peek() != '[' {
+				keep(errors.New("messages: must be an array"))
+				r.skip()
+				continue
+			}
+			hasMessages = true
+			keep(c.messages(&r))
+		case "system":
+			keep(c.systemPrompt(&r))
+		case "tools":
+			keep(c.toolDefs(&r))
+		case "tool_choice":
+			keep(c.toolChoice(&r))
+		case "max_tokens":
+			c.maxTokens, c.hasMax = r.int()
+		case "temperature":
+			c.temperature = r.number()
+		case "top_p":
+			c.topP = r.number()
+		case "top_k":
+			c.topK = !r.null()
+			if c.topK {
+				r.skip()
+			}
+		case "stop_sequences":
+			c.stopSequences(&r)
+		case "metadata":
+			c.metadata(&r)
+		case "thinking":
+			c.thinking(&r)
+		case "output_config":
+			c.outputConfig(&r)
+		case "stream":
+			c.stream = r.boolean()
+		default:
+			r.skip()
 		}
 	}
+	r.end()
+	if r.err != nil {
+		return fmt.Errorf("decoding request: %w", r.err)
+	}
+	if semantic != nil {
+		return semantic
+	}
+	if c.opts.Model != "" {
+		c.model = c.opts.Model
+	}
+	if c.model == "" {
+		return errors.New("model: missing")
+	}
+	if !hasMessages || len(c.spans) == 0 {
+		return errors.New("messages: missing")
+	}
+	return nil
+}
 
-	chat.Messages = keepToolResultsAdjacent(chat.Messages)
+func (c *converter) stopSequences(r *cursor) {
+	if r.peek() != '[' {
+		r.skip()
+		return
+	}
+	r.array()
+	n := 0
+	for r.elem(&n) {
+		if s := r.rawText(); s != nil {
+			c.stop = append(c.stop, s)
+		}
+	}
+}
 
-	if err := c.tools(chat, req); err != nil {
-		return nil, err
+func (c *converter) metadata(r *cursor) {
+	if r.peek() != '{' {
+		r.skip()
+		return
 	}
+	r.object()
+	n := 0
+	for {
+		key, ok := r.key(&n)
+		if !ok {
+			return
+		}
+		if string(key) == "user_id" {
+			c.userID = r.rawText()
+		} else {
+			r.skip()
+		}
+	}
+}
 
-	chat.MaxTokens = req.MaxTokens
-	if opts.MaxTokens > 0 && chat.MaxTokens > opts.MaxTokens {
-		c.warnf("max_tokens %d clamped to %d", chat.MaxTokens, opts.MaxTokens)
-		chat.MaxTokens = opts.MaxTokens
+func (c *converter) thinking(r *cursor) {
+	if r.peek() != '{' {
+		r.skip()
+		return
 	}
-	chat.Temperature = req.Temperature
-	chat.TopP = req.TopP
-	if req.TopK != nil {
-		c.warnf("top_k dropped: Chat Completions has no such parameter")
+	r.object()
+	n := 0
+	for {
+		key, ok := r.key(&n)
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "type":
+			c.thinkingType = r.text()
+		case "budget_tokens":
+			c.budget, _ = r.int()
+		default:
+			r.skip()
+		}
 	}
-	chat.Stop = req.StopSequences
-	if len(chat.Stop) > maxStop {
-		c.warnf("stop_sequences: only the first %d of %d kept", maxStop, len(chat.Stop))
-		chat.Stop = chat.Stop[:maxStop]
+}
+
+func (c *converter) outputConfig(r *cursor) {
+	if r.peek() != '{' {
+		r.skip()
+		return
 	}
-	if req.Metadata != nil {
-		chat.User = req.Metadata.UserID
+	r.object()
+	n := 0
+	for {
+		key, ok := r.key(&n)
+		if !ok {
+			return
+		}
+		if string(key) == "effort" {
+			c.effort = r.text()
+		} else {
+			r.skip()
+		}
 	}
-	c.reasoning(chat, req, opts)
-	if req.Stream {
-		chat.Stream = true
-		chat.StreamOptions = &streamOptions{IncludeUsage: true}
-	}
-	return chat, nil
 }
 
 // maxStop is the number of stop sequences OpenAI accepts.
 const maxStop = 4
 
-// keepToolResultsAdjacent moves system messages that sit between an
-// assistant's tool calls and their results to after the results: Chat
-// Completions requires the tool messages to follow the tool calls at once,
-// and Claude Code may place a system message anywhere in the conversation.
-func keepToolResultsAdjacent(msgs []chatMessage) []chatMessage {
-	for i := 0; i < len(msgs); i++ {
-		if msgs[i].Role != "assistant" || len(msgs[i].ToolCalls) == 0 {
+// assemble writes the Chat Completions body: model, messages (the system
+// prompt first), the output limit and sampling settings, stop, tools,
+// tool_choice, parallel_tool_calls, user, the reasoning setting, stream.
+func (c *converter) assemble(out []byte, sizeHint int) ([]byte, error) {
+	if want := sizeHint + sizeHint/8 + 256; cap(out) < want {
+		out = make([]byte, 0, want)
+	}
+	out = append(out, `{"model":`...)
+	out = appendString(out, c.model)
+	out = append(out, `,"messages":[`...)
+	first := true
+	if len(c.system) > 0 {
+		out = append(out, `{"role":"system","content":`...)
+		out = appendJoined(out, c.system)
+		out = append(out, '}')
+		first = false
+	}
+	for _, i := range keepToolResultsAdjacent(c.spans) {
+		if !first {
+			out = append(out, ',')
+		}
+		first = false
+		s := c.spans[i]
+		out = append(out, c.msgs[s.start:s.end]...)
+	}
+	out = append(out, ']')
+
+	rule := ruleFor(c.fam, c.model)
+	if c.hasMax && c.maxTokens > 0 {
+		limit := c.maxTokens
+		if c.opts.MaxTokens > 0 && limit > int64(c.opts.MaxTokens) {
+			c.warn("max_tokens %d clamped to %d", limit, c.opts.MaxTokens)
+			limit = int64(c.opts.MaxTokens)
+		}
+		if rule != nil && rule.maxCompletionTokens {
+			out = append(out, `,"max_completion_tokens":`...)
+		} else {
+			out = append(out, `,"max_tokens":`...)
+		}
+		out = strconv.AppendInt(out, limit, 10)
+	}
+	for _, p := range []struct {
+		name string
+		v    []byte
+	}{{"temperature", c.temperature}, {"top_p", c.topP}} {
+		if p.v == nil {
+			continue
+		}
+		if rule != nil && rule.defaultSampling {
+			if f, err := strconv.ParseFloat(string(p.v), 64); err != nil || f != 1 {
+				c.warn("%s dropped: %s take only the default", p.name, rule.why)
+			}
+			continue
+		}
+		out = append(out, `,"`...)
+		out = append(out, p.name...)
+		out = append(out, `":`...)
+		out = append(out, p.v...)
+	}
+	if c.topK {
+		c.warn("top_k dropped: Chat Completions has no such parameter")
+	}
+	if len(c.stop) > 0 {
+		stop := c.stop
+		if len(stop) > maxStop {
+			c.warn("stop_sequences: only the first %d of %d kept", maxStop, len(stop))
+			stop = stop[:maxStop]
+		}
+		out = append(out, `,"stop":[`...)
+		for i, s := range stop {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = appendRaw(out, s)
+		}
+		out = append(out, ']')
+	}
+	var err error
+	if out, err = c.appendTools(out); err != nil {
+		return nil, err
+	}
+	if len(c.userID) > 0 && !c.fam.noUser {
+		out = append(out, `,"user":`...)
+		out = appendRaw(out, c.userID)
+	}
+	out = c.appendReasoning(out)
+	if c.stream {
+		out = append(out, `,"stream":true,"stream_options":{"include_usage":true}`...)
+	}
+	return append(out, '}'), nil
+}
+
+// keepToolResultsAdjacent returns the order in which the messages are sent:
+// system messages that sit between an assistant's tool calls and their
+// results move to after the results, since Chat Completions requires the
+// tool messages to follow the tool calls at once, and Claude Code may place
+// a system message anywhere in the conversation.
+func keepToolResultsAdjacent(spans []msgSpan) []int {
+	order := make([]int, len(spans))
+	for i := range order {
+		order[i] = i
+	}
+	for i := 0; i < len(order); i++ {
+		if s := spans[order[i]]; s.role != 'a' || !s.calls {
 			continue
 		}
 		sys := i + 1
-		for sys < len(msgs) && msgs[sys].Role == "system" {
+		for sys < len(order) && spans[order[sys]].role == 's' {
 			sys++
 		}
 		tools := sys
-		for tools < len(msgs) && msgs[tools].Role == "tool" {
+		for tools < len(order) && spans[order[tools]].role == 't' {
 			tools++
 		}
 		if sys == i+1 || tools == sys {
 			continue // nothing in between, or no results follow
 		}
-		// Rotate [systems][tools] into [tools][systems].
-		moved := append([]chatMessage(nil), msgs[i+1:sys]...)
-		n := copy(msgs[i+1:], msgs[sys:tools])
-		copy(msgs[i+1+n:], moved)
+		moved := append([]int(nil), order[i+1:sys]...)
+		n := copy(order[i+1:], order[sys:tools])
+		copy(order[i+1+n:], moved)
 		i = tools - 1
 	}
-	return msgs
+	return order
 }
 
-// reasoning maps the thinking setting to reasoning_effort.
-func (c *requestConverter) reasoning(chat *chatRequest, req *anthropic.Request, opts RequestOptions) {
-	t := req.Thinking
-	if t == nil || t.Type == "disabled" || t.Type == "" {
-		return
+// appendReasoning writes the thinking setting as the family's parameter.
+func (c *converter) appendReasoning(out []byte) []byte {
+	effort := c.reasoningEffort()
+	if effort == "" {
+		return out
 	}
-	if !opts.Reasoning {
-		c.warnf("thinking dropped: the provider takes no reasoning settings")
-		return
+	if !c.opts.Reasoning {
+		c.warn("thinking dropped: the provider takes no reasoning settings (set reasoning: true if it does)")
+		return out
 	}
-	switch t.Type {
+	switch c.fam.reasoning {
+	case reasoningEffort:
+		out = append(out, `,"reasoning_effort":"`...)
+		out = append(out, effort...)
+		return append(out, '"')
+	case reasoningObject:
+		out = append(out, `,"reasoning":{"effort":"`...)
+		out = append(out, effort...)
+		return append(out, `"}`...)
+	case reasoningThinkingType:
+		return append(out, `,"thinking":{"type":"enabled"}`...)
+	case reasoningEnableThinking:
+		return append(out, `,"enable_thinking":true`...)
+	}
+	return out // reasoningNone: the model decides
+}
+
+// reasoningEffort maps the thinking setting to low, medium or high; "" for
+// none.
+func (c *converter) reasoningEffort() string {
+	switch c.thinkingType {
+	case "", "disabled":
+		return ""
 	case "enabled":
 		switch {
-		case t.BudgetTokens < 4096:
-			chat.ReasoningEffort = "low"
-		case t.BudgetTokens < 16384:
-			chat.ReasoningEffort = "medium"
+		case c.budget < 4096:
+			return "low"
+		case c.budget < 16384:
+			return "medium"
 		default:
-			chat.ReasoningEffort = "high"
+			return "high"
 		}
 	case "adaptive":
-		effort := ""
-		if req.OutputConfig != nil {
-			effort = req.OutputConfig.Effort
-		}
-		switch effort {
+		switch c.effort {
 		case "low", "medium", "high":
-			chat.ReasoningEffort = effort
+			return c.effort
 		case "max", "xhigh":
-			chat.ReasoningEffort = "high"
+			return "high"
 		default:
-			chat.ReasoningEffort = "medium"
+			return "medium"
 		}
-	default:
-		c.warnf("thinking type %q dropped", t.Type)
 	}
+	c.warn("thinking type %q dropped", c.thinkingType)
+	return ""
 }
 
-// tools converts the tool definitions and the tool choice.
-func (c *requestConverter) tools(chat *chatRequest, req *anthropic.Request) error {
-	for i, t := range req.Tools {
-		if len(t.InputSchema) == 0 || bytes.Equal(t.InputSchema, []byte("null")) {
-			c.warnf("tools[%d]: server tool %q (type %q) dropped: Chat Completions takes only functions", i, t.Name, t.Type)
+// appendString appends s as a JSON string.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	dst = anthropic.AppendEscaped(dst, s)
+	return append(dst, '"')
+}
+
+// appendRaw appends escaped content as a JSON string.
+func appendRaw(dst []byte, e []byte) []byte {
+	dst = append(dst, '"')
+	dst = append(dst, e...)
+	return append(dst, '"')
+}
+
+// appendJoined appends texts joined with a blank line as one JSON string.
+func appendJoined(dst []byte, texts []esc) []byte {
+	dst = append(dst, '"')
+	for i, t := range texts {
+		if i > 0 {
+			dst = append(dst, `\n\n`...)
+		}
+		dst = append(dst, t...)
+	}
+	return append(dst, '"')
+}
+
+// appendArguments appends a tool_use input (a validated JSON value) as a
+// Chat Completions arguments string: compacted, then escaped.
+func appendArguments(dst, input []byte) []byte {
+	dst = append(dst, '"')
+	in := false
+	for i := 0; i < len(input); i++ {
+		ch := input[i]
+		if !in {
+			switch ch {
+			case ' ', '\t', '\n', '\r':
+			case '"':
+				in = true
+				dst = append(dst, '\\', '"')
+			default:
+				dst = append(dst, ch)
+			}
 			continue
 		}
-		if t.Name == "" {
-			return fmt.Errorf("tools[%d].name: missing", i)
-		}
-		chat.Tools = append(chat.Tools, chatTool{
-			Type:     "function",
-			Function: chatFunction{Name: t.Name, Description: t.Description, Parameters: t.InputSchema},
-		})
-	}
-	tc := req.ToolChoice
-	if tc == nil {
-		return nil
-	}
-	if len(chat.Tools) == 0 {
-		if len(req.Tools) > 0 {
-			c.warnf("tool_choice dropped: no function tools left")
-		}
-		return nil
-	}
-	switch tc.Type {
-	case "auto":
-		chat.ToolChoice = json.RawMessage(`"auto"`)
-	case "any":
-		chat.ToolChoice = json.RawMessage(`"required"`)
-	case "none":
-		chat.ToolChoice = json.RawMessage(`"none"`)
-	case "tool":
-		if tc.Name == "" {
-			return errors.New("tool_choice.name: missing")
-		}
-		named, err := marshal(namedToolChoice{Type: "function", Function: namedFunction{Name: tc.Name}})
-		if err != nil {
-			return fmt.Errorf("tool_choice: %w", err)
-		}
-		chat.ToolChoice = named
-	default:
-		return fmt.Errorf("tool_choice.type: unknown value %q", tc.Type)
-	}
-	if tc.DisableParallelToolUse && tc.Type != "none" {
-		no := false
-		chat.ParallelToolCalls = &no
-	}
-	return nil
-}
-
-// message appends the Chat Completions messages of one Anthropic turn.
-func (c *requestConverter) message(out []chatMessage, m *anthropic.MessageParam, path string) ([]chatMessage, error) {
-	switch m.Role {
-	case "system":
-		text, err := c.textOnly(m.Content, path+".content")
-		if err != nil {
-			return nil, err
-		}
-		return append(out, chatMessage{Role: "system", Content: textContent(text)}), nil
-	case "assistant":
-		return c.assistant(out, m.Content, path+".content")
-	case "user":
-		return c.user(out, m.Content, path+".content")
-	default:
-		return nil, fmt.Errorf("%s.role: unknown role %q", path, m.Role)
-	}
-}
-
-func (c *requestConverter) assistant(out []chatMessage, content anthropic.Content, path string) ([]chatMessage, error) {
-	var texts, reasoning []string
-	var calls []chatToolCall
-	for j := range content {
-		b := &content[j]
-		bpath := path + "[" + strconv.Itoa(j) + "]"
-		switch b.Type {
-		case anthropic.BlockText:
-			texts = append(texts, b.Text)
-		case anthropic.BlockThinking:
-			// Unsigned thinking came from an OpenAI-compatible upstream's
-			// reasoning (this package leaves the signature empty); it goes
-			// back as reasoning_content. Signed thinking is Anthropic's and
-			// means nothing to another model.
-			if b.Signature == "" && b.Thinking != "" {
-				reasoning = append(reasoning, b.Thinking)
+		switch ch {
+		case '\\':
+			// An escape inside a string: its backslash is escaped, and an
+			// escaped quote or backslash is escaped again.
+			dst = append(dst, '\\', '\\')
+			i++
+			switch input[i] {
+			case '"':
+				dst = append(dst, '\\', '"')
+			case '\\':
+				dst = append(dst, '\\', '\\')
+			default:
+				dst = append(dst, input[i])
 			}
-		case anthropic.BlockToolUse:
-			if b.ID == "" || b.Name == "" {
-				return nil, fmt.Errorf("%s: tool_use without id or name", bpath)
-			}
-			args, err := compactArguments(b.Input)
-			if err != nil {
-				return nil, fmt.Errorf("%s.input: %w", bpath, err)
-			}
-			calls = append(calls, chatToolCall{
-				ID: b.ID, Type: "function",
-				Function: chatCallFunction{Name: b.Name, Arguments: args},
-			})
-		case anthropic.BlockRedactedThinking:
-		case anthropic.BlockImage, anthropic.BlockDocument:
-			c.warnf("%s: %s block in an assistant turn dropped", bpath, b.Type)
+		case '"':
+			in = false
+			dst = append(dst, '\\', '"')
 		default:
-			if isServerToolBlock(b.Type) {
-				c.warnf("%s: %s block dropped: server tools are not available here", bpath, b.Type)
-				continue
-			}
-			return nil, fmt.Errorf("%s: unknown block type %q in an assistant turn", bpath, b.Type)
+			dst = append(dst, ch)
 		}
 	}
-	msg := chatMessage{Role: "assistant", ToolCalls: calls, ReasoningContent: strings.Join(reasoning, "\n\n")}
-	switch {
-	case len(texts) > 0:
-		msg.Content = textContent(strings.Join(texts, "\n\n"))
-	case len(calls) > 0:
-		msg.Content = chatContent{null: true}
-	default:
-		msg.Content = textContent("")
-	}
-	return append(out, msg), nil
-}
-
-func (c *requestConverter) user(out []chatMessage, content anthropic.Content, path string) ([]chatMessage, error) {
-	var parts []chatPart
-	hasImage := false
-	toolMessages := 0
-	for j := range content {
-		b := &content[j]
-		bpath := path + "[" + strconv.Itoa(j) + "]"
-		switch b.Type {
-		case anthropic.BlockText:
-			parts = append(parts, chatPart{Type: "text", Text: b.Text})
-		case anthropic.BlockImage:
-			p, err := imagePart(b.Source, bpath)
-			if err != nil {
-				return nil, err
-			}
-			parts = append(parts, p)
-			hasImage = true
-		case anthropic.BlockDocument:
-			parts = append(parts, chatPart{Type: "text", Text: c.documentText(b, bpath)})
-		case anthropic.BlockSearchResult:
-			text, err := c.searchResultText(b, bpath)
-			if err != nil {
-				return nil, err
-			}
-			parts = append(parts, chatPart{Type: "text", Text: text})
-		case anthropic.BlockToolResult:
-			msg, images, err := c.toolResult(b, bpath)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, msg)
-			toolMessages++
-			if len(images) > 0 {
-				parts = append(parts, chatPart{Type: "text", Text: "Images returned by tool call " + b.ToolUseID + ":"})
-				parts = append(parts, images...)
-				hasImage = true
-			}
-		case anthropic.BlockThinking, anthropic.BlockRedactedThinking:
-		default:
-			if isServerToolBlock(b.Type) {
-				c.warnf("%s: %s block dropped: server tools are not available here", bpath, b.Type)
-				continue
-			}
-			return nil, fmt.Errorf("%s: unknown block type %q in a user turn", bpath, b.Type)
-		}
-	}
-	// A turn that held only tool results needs no user message; an empty
-	// turn is kept as an empty one so the conversation keeps its shape.
-	if len(parts) == 0 && toolMessages > 0 {
-		return out, nil
-	}
-	if hasImage {
-		// An empty text part is refused by some servers; it says nothing.
-		kept := parts[:0]
-		for _, p := range parts {
-			if p.Type != "text" || p.Text != "" {
-				kept = append(kept, p)
-			}
-		}
-		return append(out, chatMessage{Role: "user", Content: chatContent{parts: kept}}), nil
-	}
-	return append(out, chatMessage{Role: "user", Content: textContent(joinParts(parts))}), nil
-}
-
-// toolResult converts a tool_result block to a tool message, and returns the
-// images it held, which a tool message cannot carry.
-func (c *requestConverter) toolResult(b *anthropic.ContentBlockParam, path string) (chatMessage, []chatPart, error) {
-	if b.ToolUseID == "" {
-		return chatMessage{}, nil, fmt.Errorf("%s.tool_use_id: missing", path)
-	}
-	var texts []string
-	var images []chatPart
-	for k := range b.Content {
-		inner := &b.Content[k]
-		ipath := path + ".content[" + strconv.Itoa(k) + "]"
-		switch inner.Type {
-		case anthropic.BlockText:
-			texts = append(texts, inner.Text)
-		case anthropic.BlockImage:
-			p, err := imagePart(inner.Source, ipath)
-			if err != nil {
-				return chatMessage{}, nil, err
-			}
-			images = append(images, p)
-		case anthropic.BlockDocument:
-			texts = append(texts, c.documentText(inner, ipath))
-		case anthropic.BlockSearchResult:
-			text, err := c.searchResultText(inner, ipath)
-			if err != nil {
-				return chatMessage{}, nil, err
-			}
-			texts = append(texts, text)
-		default:
-			return chatMessage{}, nil, fmt.Errorf("%s: unknown block type %q in a tool result", ipath, inner.Type)
-		}
-	}
-	text := strings.Join(texts, "\n\n")
-	if b.IsError {
-		text = "Error: " + text
-	}
-	return chatMessage{Role: "tool", ToolCallID: b.ToolUseID, Content: textContent(text)}, images, nil
-}
-
-// textOnly joins content that may hold only text blocks (system prompts).
-func (c *requestConverter) textOnly(content anthropic.Content, path string) (string, error) {
-	if len(content) == 1 && content[0].Type == anthropic.BlockText {
-		return content[0].Text, nil
-	}
-	texts := make([]string, 0, len(content))
-	for j := range content {
-		if content[j].Type != anthropic.BlockText {
-			return "", fmt.Errorf("%s[%d]: block type %q where only text is allowed", path, j, content[j].Type)
-		}
-		texts = append(texts, content[j].Text)
-	}
-	return strings.Join(texts, "\n\n"), nil
-}
-
-// documentText renders a document block as text, with a warning: Chat
-// Completions has no portable document input.
-func (c *requestConverter) documentText(b *anthropic.ContentBlockParam, path string) string {
-	var sb strings.Builder
-	sb.WriteString("<document")
-	if b.Title != "" {
-		sb.WriteString(" title=")
-		sb.WriteString(strconv.Quote(b.Title))
-	}
-	sb.WriteString(">\n")
-	if b.Context != "" {
-		sb.WriteString(b.Context)
-		sb.WriteString("\n\n")
-	}
-	src := b.Source
-	switch {
-	case src == nil:
-		c.warnf("%s: document without source sent as an empty document", path)
-	case src.Type == "text":
-		sb.WriteString(src.Data)
-		c.warnf("%s: document sent as plain text", path)
-	case src.Type == "content":
-		for k := range src.Content {
-			if src.Content[k].Type == anthropic.BlockText {
-				if k > 0 {
-					sb.WriteString("\n\n")
-				}
-				sb.WriteString(src.Content[k].Text)
-			}
-		}
-		c.warnf("%s: document sent as plain text", path)
-	case src.Type == "url":
-		sb.WriteString("Document at ")
-		sb.WriteString(src.URL)
-		c.warnf("%s: document sent as its URL only: the provider cannot fetch documents", path)
-	default:
-		sb.WriteString("[")
-		sb.WriteString(src.MediaType)
-		sb.WriteString(" document omitted: the provider cannot read it]")
-		c.warnf("%s: %s document (%s source) omitted: the provider cannot read it", path, src.MediaType, src.Type)
-	}
-	sb.WriteString("\n</document>")
-	return sb.String()
-}
-
-func (c *requestConverter) searchResultText(b *anthropic.ContentBlockParam, path string) (string, error) {
-	var sb strings.Builder
-	sb.WriteString("<search_result")
-	if b.Title != "" {
-		sb.WriteString(" title=")
-		sb.WriteString(strconv.Quote(b.Title))
-	}
-	if b.Source != nil && b.Source.URL != "" {
-		sb.WriteString(" source=")
-		sb.WriteString(strconv.Quote(b.Source.URL))
-	}
-	sb.WriteString(">\n")
-	for k := range b.Content {
-		if b.Content[k].Type != anthropic.BlockText {
-			return "", fmt.Errorf("%s.content[%d]: block type %q in a search result", path, k, b.Content[k].Type)
-		}
-		if k > 0 {
-			sb.WriteString("\n\n")
-		}
-		sb.WriteString(b.Content[k].Text)
-	}
-	sb.WriteString("\n</search_result>")
-	return sb.String(), nil
-}
-
-// imagePart converts an image source to an image_url part; base64 data
-// becomes a data URL.
-func imagePart(src *anthropic.Source, path string) (chatPart, error) {
-	if src == nil {
-		return chatPart{}, fmt.Errorf("%s.source: missing", path)
-	}
-	switch src.Type {
-	case "base64":
-		if src.MediaType == "" {
-			return chatPart{}, fmt.Errorf("%s.source.media_type: missing", path)
-		}
-		return chatPart{Type: "image_url", ImageURL: &imageURL{URL: "data:" + src.MediaType + ";base64," + src.Data}}, nil
-	case "url":
-		if src.URL == "" {
-			return chatPart{}, fmt.Errorf("%s.source.url: missing", path)
-		}
-		return chatPart{Type: "image_url", ImageURL: &imageURL{URL: src.URL}}, nil
-	default:
-		return chatPart{}, fmt.Errorf("%s.source.type: unsupported image source %q", path, src.Type)
-	}
-}
-
-// compactArguments renders a tool_use input as the arguments string.
-func compactArguments(input json.RawMessage) (string, error) {
-	if len(input) == 0 || bytes.Equal(input, []byte("null")) {
-		return "{}", nil
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, input); err != nil {
-		return "", err
-	}
-	if buf.Len() == 0 || buf.Bytes()[0] != '{' {
-		return "", errors.New("not a JSON object")
-	}
-	return buf.String(), nil
-}
-
-func joinParts(parts []chatPart) string {
-	switch len(parts) {
-	case 0:
-		return ""
-	case 1:
-		return parts[0].Text
-	}
-	texts := make([]string, len(parts))
-	for i, p := range parts {
-		texts[i] = p.Text
-	}
-	return strings.Join(texts, "\n\n")
-}
-
-// isServerToolBlock reports the blocks of Anthropic-run tools (web search,
-// web fetch, code execution, ...), which no other provider can continue.
-func isServerToolBlock(t string) bool {
-	return t == "server_tool_use" || t == "mcp_tool_use" || t == "mcp_tool_result" ||
-		t == "container_upload" || strings.HasSuffix(t, "_tool_result")
+	return append(dst, '"')
 }

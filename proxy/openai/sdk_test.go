@@ -101,7 +101,7 @@ func TestSDKStreamMatchesResponse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res := convertTranscript(t, transcript)
+			res := convertTranscript(t, name, transcript)
 			if res.err != nil {
 				t.Fatalf("stream: %v", res.err)
 			}
@@ -111,7 +111,7 @@ func TestSDKStreamMatchesResponse(t *testing.T) {
 			}
 			streamed := sdkAccumulate(t, stream)
 
-			msg, _, err := convertResponse(body, clientModel, seqIDs())
+			msg, _, err := convertResponse(body, goldenStreamOptions(name), seqIDs())
 			if err != nil {
 				t.Fatalf("ConvertResponse: %v", err)
 			}

@@ -4,10 +4,28 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
 
 	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
 )
+
+// StreamOptions say how the answers of one request are converted.
+type StreamOptions struct {
+	// Model is the model name the client is shown (normally the one it
+	// asked for).
+	Model string
+	// ToolNames maps function names sent upstream back to the client's
+	// (Request.ToolNames).
+	ToolNames map[string]string
+	// Family and Provider tag the opaque state an answer carries
+	// (state.go); Family nil is Generic.
+	Family   *Family
+	Provider string
+	// EstimateInput returns the request's input tokens counted locally. It
+	// is called only when the upstream reports no prompt tokens, so that
+	// the client never reads 0 for a non-empty prompt (Claude Code's
+	// auto-compaction runs on that number); nil leaves the figure 0.
+	EstimateInput func() int
+}
 
 // StreamConverter turns the chunks of a Chat Completions stream into the
 // events of an Anthropic Messages stream, one upstream SSE event at a time.
@@ -28,20 +46,31 @@ import (
 // the call is complete, so the client always receives a JSON object: an
 // argument string that is not one is sent as {"_raw_arguments": "..."}
 // with a warning, where the model can see what went wrong. A tool call's
-// content_block_start is sent as soon as its name is known. Fragments that
-// arrive before the id and name are kept. Parallel tool calls are told apart
-// by their index. A server that interleaves the fragments of parallel calls
-// is served too: a call that starts while the open call's arguments are
-// still incomplete waits until they are whole. A fragment for a call whose
-// block was already closed is an error.
+// content_block_start is sent as soon as its name is known, with the
+// client's name for it (StreamOptions.ToolNames) and an id that carries the
+// upstream's (ids.go). Fragments that arrive before the id and name are
+// kept. Parallel tool calls are told apart by their index. A server that
+// interleaves the fragments of parallel calls is served too: a call that
+// starts while the open call's arguments are still incomplete waits until
+// they are whole. A fragment for a call whose block was already closed is
+// an error.
+//
+// Opaque state the answer carries (thought signatures, reasoning_details)
+// goes into one more thinking block, with no text, at the end of the
+// content (state.go).
+//
+// Usage comes from the upstream; a figure it does not give (no usage, or
+// zero) is estimated: the input with StreamOptions.EstimateInput, the
+// output as a quarter of the bytes produced.
 //
 // A StreamConverter is not safe for concurrent use.
 type StreamConverter struct {
-	model     string
-	inputHint int
-	newID     func(prefix string) string
+	opts  StreamOptions
+	fam   *Family
+	newID func(prefix string) string
 
 	upstreamID string
+	whole      bool  // converting a whole completion, not a stream
 	started    bool  // message_start emitted
 	sent       bool  // events were returned to the caller
 	done       bool  // message_stop emitted
@@ -54,16 +83,21 @@ type StreamConverter struct {
 	openIndex int
 	openTool  *toolCall
 
-	tools    map[int]*toolCall // by upstream tool-call index
-	lastTool int               // upstream index of the latest tool call
-	newTool  int               // next index for tool calls that carry none
-	pending  []*toolCall       // named calls waiting to open, in arrival order
-	usedIDs  map[string]bool
-	hasTools bool // a tool_use block was emitted
+	tools    map[int64]*toolCall // by upstream tool-call index
+	lastTool int64               // upstream index of the latest tool call
+	newTool  int64               // next index for tool calls that carry none
+	pending  []*toolCall         // named calls waiting to open, in arrival order
+	hasTools bool                // a tool_use block was emitted
+
+	state   providerState
+	details []detail // reasoning_details, merged by index
 
 	usage     chatUsage
 	haveUsage bool
+	produced  int // bytes of text, thinking and arguments sent
 
+	chunk    chatChunk
+	text     []byte // scratch for unescaped text
 	events   []anthropic.Event
 	warnings []string
 }
@@ -78,28 +112,33 @@ const (
 )
 
 type toolCall struct {
-	index   int // upstream index
+	index   int64 // upstream index
 	id      string
 	name    string
 	args    []byte
 	started bool
 	pending bool // named, waiting for the open call to complete
 	closed  bool
+	// clientID is the id given to a call the upstream sent without one.
+	clientID string
+	sig      string // its thought signature, if any
 }
 
-// NewStreamConverter returns a converter for one response. model is the
-// model name the client is shown (normally the one it asked for);
-// inputTokensHint is the input token count reported in message_start,
-// before the upstream's own usage (which message_delta then carries)
-// is known.
-func NewStreamConverter(model string, inputTokensHint int) *StreamConverter {
-	return &StreamConverter{
-		model:     model,
-		inputHint: inputTokensHint,
-		newID:     randomID,
-		tools:     map[int]*toolCall{},
-		lastTool:  -1,
+// sentID is the id the call goes upstream with in the next request.
+func (t *toolCall) sentID() string {
+	if t.id != "" {
+		return t.id
 	}
+	return t.clientID
+}
+
+// NewStreamConverter returns a converter for one response.
+func NewStreamConverter(opts StreamOptions) *StreamConverter {
+	c := &StreamConverter{opts: opts, fam: opts.Family, newID: randomID, tools: map[int64]*toolCall{}, lastTool: -1}
+	if c.fam == nil {
+		c.fam = Generic
+	}
+	return c
 }
 
 // Started reports whether any event has been returned. Until then nothing
@@ -112,10 +151,11 @@ func (c *StreamConverter) Started() bool { return c.sent }
 func (c *StreamConverter) Warnings() []string { return c.warnings }
 
 // Process converts the data of one upstream SSE event, "[DONE]" included.
-// It returns the Anthropic events to send, possibly none. An error (a
-// malformed chunk, an upstream error chunk, a finish_reason of "error") is
-// final: the stream must be aborted, or failed over if Started is false.
-// An *UpstreamError carries the upstream's message.
+// It returns the Anthropic events to send, possibly none, valid until the
+// next call. An error (a malformed chunk, an upstream error chunk, a
+// finish_reason that breaks the answer off) is final: the stream must be
+// aborted, or failed over if Started is false. An *UpstreamError carries
+// the upstream's message, a *FinishError the finish_reason.
 func (c *StreamConverter) Process(data []byte) ([]anthropic.Event, error) {
 	if c.failed != nil {
 		return nil, c.failed
@@ -127,18 +167,17 @@ func (c *StreamConverter) Process(data []byte) ([]anthropic.Event, error) {
 	if len(data) == 0 {
 		return nil, nil
 	}
-	c.events = nil
+	c.events = c.events[:0]
 	if bytes.Equal(data, []byte("[DONE]")) {
 		if !c.sawFinish {
 			c.warnf("stream ended with [DONE] but no finish_reason")
 		}
 		return c.returned(c.close())
 	}
-	var chunk chatChunk
-	if err := json.Unmarshal(data, &chunk); err != nil {
+	if err := readChunk(data, &c.chunk); err != nil {
 		return nil, c.fail(fmt.Errorf("decoding upstream chunk: %w", err))
 	}
-	return c.returned(c.chunk(&chunk, false))
+	return c.returned(c.convert(&c.chunk))
 }
 
 // returned notes that events go out to the caller.
@@ -162,13 +201,13 @@ func (c *StreamConverter) Finish() ([]anthropic.Event, error) {
 	if !c.sawFinish {
 		return nil, c.fail(ErrTruncated)
 	}
-	c.events = nil
+	c.events = c.events[:0]
 	return c.returned(c.close())
 }
 
 func (c *StreamConverter) fail(err error) error {
 	c.failed = err
-	c.events = nil
+	c.events = c.events[:0]
 	return err
 }
 
@@ -176,36 +215,33 @@ func (c *StreamConverter) warnf(format string, args ...any) {
 	c.warnings = append(c.warnings, fmt.Sprintf(format, args...))
 }
 
-// chunk converts one decoded chunk. whole says it is a non-streamed
-// completion, whose choices carry message instead of delta.
-func (c *StreamConverter) chunk(chunk *chatChunk, whole bool) ([]anthropic.Event, error) {
-	if e := parseUpstreamError(chunk.Error); e != nil {
-		return nil, c.fail(e)
+// convert converts one decoded chunk, or a whole completion.
+func (c *StreamConverter) convert(ch *chatChunk) ([]anthropic.Event, error) {
+	if len(ch.err) > 0 {
+		if e := parseUpstreamError(ch.err); e != nil {
+			return nil, c.fail(e)
+		}
 	}
-	if c.upstreamID == "" {
-		c.upstreamID = chunk.ID
+	if c.upstreamID == "" && len(ch.id) > 0 {
+		c.upstreamID = decoded(ch.id)
 	}
-	if chunk.Usage != nil {
-		c.usage = *chunk.Usage
+	if ch.hasUsage {
+		c.usage = ch.usage
 		c.haveUsage = true
 	}
-	for i := range chunk.Choices {
-		ch := &chunk.Choices[i]
-		if ch.Index != 0 {
+	for i := range ch.choices {
+		choice := &ch.choices[i]
+		if choice.index != 0 {
 			continue // n > 1 is never requested
 		}
-		d := &ch.Delta
-		if whole {
-			d = &ch.Message
-		}
-		if err := c.delta(d, whole); err != nil {
+		if err := c.delta(&choice.delta); err != nil {
 			return nil, c.fail(err)
 		}
-		if ch.FinishReason != nil && *ch.FinishReason != "" {
-			if *ch.FinishReason == "error" {
-				return nil, c.fail(&UpstreamError{Message: "the upstream ended the answer with finish_reason \"error\""})
+		if choice.finish != "" {
+			if _, ok, _ := stopReason(choice.finish); !ok {
+				return nil, c.fail(&FinishError{Reason: choice.finish})
 			}
-			c.finish = *ch.FinishReason
+			c.finish = choice.finish
 			c.sawFinish = true
 			c.closeAll()
 		}
@@ -213,29 +249,35 @@ func (c *StreamConverter) chunk(chunk *chatChunk, whole bool) ([]anthropic.Event
 	return c.events, nil
 }
 
-func (c *StreamConverter) delta(d *chunkDelta, whole bool) error {
-	if r := d.reasoning(); r != "" {
-		c.content(kindThinking, r)
+func (c *StreamConverter) delta(d *chunkDelta) error {
+	if len(d.reasoningDetails) > 0 && c.fam.state.reasoningDetails {
+		c.addDetails(d.reasoningDetails)
 	}
-	if d.Content.Thinking != "" {
-		c.content(kindThinking, d.Content.Thinking)
+	if len(d.reasoning) > 0 {
+		c.content(kindThinking, d.reasoning, "")
 	}
-	if d.Content.Text != "" {
-		c.content(kindText, d.Content.Text)
+	if d.contentThinking != "" {
+		c.content(kindThinking, nil, d.contentThinking)
 	}
-	if d.Refusal != nil && *d.Refusal != "" {
-		c.content(kindText, *d.Refusal)
+	if len(d.content) > 0 {
+		c.content(kindText, d.content, "")
 	}
-	for i := range d.ToolCalls {
-		tc := &d.ToolCalls[i]
-		idx := c.toolIndex(tc, i, whole)
-		if err := c.toolDelta(idx, tc.ID, tc.Function.Name, tc.Function.arguments()); err != nil {
+	if d.contentText != "" {
+		c.content(kindText, nil, d.contentText)
+	}
+	if len(d.refusal) > 0 {
+		c.content(kindText, d.refusal, "")
+	}
+	for i := range d.toolCalls {
+		tc := &d.toolCalls[i]
+		if err := c.toolDelta(c.toolIndex(tc, i), tc); err != nil {
 			return err
 		}
 	}
-	if f := d.FunctionCall; f != nil {
+	if f := d.functionCall; f != nil {
 		// The legacy single function call: one call, index 0, no id.
-		if err := c.toolDelta(0, "", f.Name, f.arguments()); err != nil {
+		f.id = ""
+		if err := c.toolDelta(0, f); err != nil {
 			return err
 		}
 	}
@@ -244,16 +286,16 @@ func (c *StreamConverter) delta(d *chunkDelta, whole bool) error {
 
 // toolIndex returns the upstream index of a tool-call delta. Servers that
 // omit it send whole calls; they are told apart by id, else by position.
-func (c *StreamConverter) toolIndex(tc *chunkToolCall, pos int, whole bool) int {
-	if tc.Index != nil {
-		return *tc.Index
+func (c *StreamConverter) toolIndex(tc *chunkToolCall, pos int) int64 {
+	if tc.hasIndex {
+		return tc.index
 	}
-	if whole {
-		return pos
+	if c.whole {
+		return int64(pos)
 	}
-	if tc.ID != "" {
+	if tc.id != "" {
 		for idx, t := range c.tools {
-			if t.id == tc.ID {
+			if t.id == tc.id {
 				return idx
 			}
 		}
@@ -265,11 +307,20 @@ func (c *StreamConverter) toolIndex(tc *chunkToolCall, pos int, whole bool) int 
 	if c.lastTool >= 0 {
 		return c.lastTool
 	}
-	return pos
+	return int64(pos)
 }
 
-// content adds text or thinking, opening a block of that kind if needed.
-func (c *StreamConverter) content(kind blockKind, s string) {
+// content adds text or thinking (raw: escaped; s: decoded), opening a block
+// of that kind if needed.
+func (c *StreamConverter) content(kind blockKind, raw []byte, s string) {
+	if raw != nil {
+		c.text = appendUnescaped(c.text[:0], raw)
+		s = string(c.text)
+	}
+	if s == "" {
+		return
+	}
+	c.produced += len(s)
 	if c.open != kind {
 		c.closeAll()
 		block := anthropic.ContentBlock{Type: anthropic.BlockText}
@@ -285,7 +336,7 @@ func (c *StreamConverter) content(kind blockKind, s string) {
 	}
 }
 
-func (c *StreamConverter) toolDelta(idx int, id, name, args string) error {
+func (c *StreamConverter) toolDelta(idx int64, tc *chunkToolCall) error {
 	if idx < 0 || idx > 1<<16 {
 		return fmt.Errorf("tool call index %d out of range", idx)
 	}
@@ -296,16 +347,19 @@ func (c *StreamConverter) toolDelta(idx int, id, name, args string) error {
 	}
 	c.lastTool = idx
 	if t.id == "" {
-		t.id = id
+		t.id = tc.id
 	}
 	if t.name == "" {
-		t.name = name
+		t.name = tc.name
 	}
-	if args != "" {
+	if len(tc.args) > 0 {
 		if t.closed {
 			return fmt.Errorf("tool call %d: arguments arrived after its block was closed", idx)
 		}
-		t.args = append(t.args, args...)
+		t.args = append(t.args, tc.args...)
+	}
+	if tc.thoughtSig != "" && c.fam.state.thoughtSignatures {
+		c.pendingSignature(t, tc.thoughtSig)
 	}
 	switch {
 	case t.started || t.name == "" || t.pending:
@@ -329,17 +383,53 @@ func (c *StreamConverter) toolDelta(idx int, id, name, args string) error {
 	return nil
 }
 
+// pendingSignature records a tool call's thought signature under the id
+// the call goes upstream with in the next request: its own, or, when the
+// upstream gave none, the client's, known once its block starts.
+func (c *StreamConverter) pendingSignature(t *toolCall, sig string) {
+	t.sig = sig
+	if key := t.sentID(); key != "" {
+		if c.state.Signatures == nil {
+			c.state.Signatures = map[string]string{}
+		}
+		c.state.Signatures[key] = sig
+	}
+}
+
 func (c *StreamConverter) startTool(t *toolCall) {
 	t.started = true
 	t.pending = false
 	c.hasTools = true
+	name := t.name
+	if client, ok := c.opts.ToolNames[name]; ok {
+		name = client
+	}
+	var id string
+	if t.id == "" {
+		id = c.newID("toolu_")
+		t.clientID = id
+		if t.sig != "" {
+			c.pendingSignature(t, t.sig)
+		}
+	} else {
+		id = clientToolID(c.nonce(), t.id)
+	}
 	c.openBlock(kindTool, anthropic.ContentBlock{
 		Type:  anthropic.BlockToolUse,
-		ID:    c.toolID(t.id),
-		Name:  t.name,
+		ID:    id,
+		Name:  name,
 		Input: json.RawMessage("{}"),
 	})
 	c.openTool = t
+}
+
+// nonce returns 8 characters of [A-Za-z0-9] for a tool-call id.
+func (c *StreamConverter) nonce() string {
+	s := c.newID("")
+	for len(s) < nonceLen {
+		s = "0" + s
+	}
+	return s[:nonceLen]
 }
 
 // argsComplete reports whether a call's arguments so far form a whole JSON
@@ -359,19 +449,6 @@ func (c *StreamConverter) closeAll() {
 	c.pending = nil
 }
 
-// toolID returns a unique Anthropic-form id for an upstream tool-call id.
-func (c *StreamConverter) toolID(upstream string) string {
-	id := anthropicID("toolu_", upstream, c.newID)
-	if c.usedIDs == nil {
-		c.usedIDs = map[string]bool{}
-	}
-	for n := 2; c.usedIDs[id]; n++ {
-		id = anthropicID("toolu_", upstream, c.newID) + "_" + strconv.Itoa(n)
-	}
-	c.usedIDs[id] = true
-	return id
-}
-
 func (c *StreamConverter) openBlock(kind blockKind, b anthropic.ContentBlock) {
 	c.open = kind
 	c.openIndex = c.next
@@ -389,6 +466,7 @@ func (c *StreamConverter) closeOpen() {
 		t.closed = true
 		c.openTool = nil
 		if input := c.toolInput(t); input != "" {
+			c.produced += len(input)
 			c.emit(anthropic.InputJSONDelta(c.openIndex, input))
 		}
 	}
@@ -409,10 +487,9 @@ func (c *StreamConverter) toolInput(t *toolCall) string {
 		}
 	}
 	c.warnf("tool call %q: arguments are not a JSON object; sent as _raw_arguments", t.name)
-	raw, _ := marshal(struct {
-		Raw string `json:"_raw_arguments"`
-	}{string(t.args)})
-	return string(raw)
+	raw := []byte(`{"_raw_arguments":`)
+	raw = appendString(raw, string(t.args))
+	return string(append(raw, '}'))
 }
 
 // emit appends an event, preceded by message_start if none was sent yet.
@@ -421,7 +498,7 @@ func (c *StreamConverter) emit(e anthropic.Event) {
 		c.started = true
 		c.events = append(c.events, anthropic.MessageStart(anthropic.Message{
 			ID:    anthropicID("msg_", c.upstreamID, c.newID),
-			Model: c.model,
+			Model: c.opts.Model,
 			Usage: c.messageUsage(false),
 		}))
 	}
@@ -429,26 +506,37 @@ func (c *StreamConverter) emit(e anthropic.Event) {
 }
 
 // messageUsage maps the upstream usage: OpenAI's prompt_tokens include the
-// cached ones, Anthropic's input_tokens do not.
+// cached ones, Anthropic's input_tokens do not. In the final usage, a
+// figure the upstream did not give is estimated (StreamOptions).
 func (c *StreamConverter) messageUsage(final bool) anthropic.Usage {
-	if !c.haveUsage {
-		return anthropic.Usage{InputTokens: c.inputHint}
+	var u anthropic.Usage
+	if c.haveUsage {
+		cached := min(c.usage.CachedTokens, c.usage.PromptTokens)
+		u = anthropic.Usage{
+			InputTokens:          int(c.usage.PromptTokens - cached),
+			CacheReadInputTokens: int(cached),
+		}
 	}
-	cached := min(c.usage.cached(), c.usage.PromptTokens)
-	u := anthropic.Usage{
-		InputTokens:          c.usage.PromptTokens - cached,
-		CacheReadInputTokens: cached,
+	if !final {
+		return u
 	}
-	if final {
-		u.OutputTokens = c.usage.CompletionTokens
+	if c.haveUsage {
+		u.OutputTokens = int(c.usage.CompletionTokens)
+	}
+	if (!c.haveUsage || c.usage.PromptTokens <= 0) && c.opts.EstimateInput != nil {
+		u.InputTokens = c.opts.EstimateInput()
+	}
+	if u.OutputTokens <= 0 && c.produced > 0 {
+		u.OutputTokens = (c.produced + 3) / 4
 	}
 	return u
 }
 
-// close ends the message: the open block, message_delta, message_stop.
+// close ends the message: the open block, the state block, message_delta,
+// message_stop.
 func (c *StreamConverter) close() ([]anthropic.Event, error) {
 	c.closeAll()
-	unnamed := -1
+	var unnamed int64 = -1
 	for idx, t := range c.tools {
 		if !t.started && (unnamed < 0 || idx < unnamed) {
 			unnamed = idx
@@ -457,8 +545,9 @@ func (c *StreamConverter) close() ([]anthropic.Event, error) {
 	if unnamed >= 0 {
 		return nil, c.fail(fmt.Errorf("tool call %d: no function name", unnamed))
 	}
-	if !c.haveUsage {
-		c.warnf("the upstream reported no usage")
+	c.emitState()
+	if !c.haveUsage || c.usage.PromptTokens <= 0 {
+		c.warnf("the upstream reported no usage; the figures are estimates")
 	}
 	c.emit(anthropic.MessageDelta(c.stopReason(), "", c.messageUsage(true)))
 	c.emit(anthropic.MessageStop())
@@ -466,26 +555,32 @@ func (c *StreamConverter) close() ([]anthropic.Event, error) {
 	return c.events, nil
 }
 
-// stopReason maps finish_reason. A server that ends a turn of tool calls
-// with "stop" (several do) still gets tool_use: the client runs tools only
-// then.
+// emitState writes the answer's opaque state, if any, as a thinking block
+// with no text whose signature carries it (state.go).
+func (c *StreamConverter) emitState() {
+	for _, d := range c.details {
+		c.state.ReasoningDetails = append(c.state.ReasoningDetails, d.encode())
+	}
+	if c.state.empty() {
+		return
+	}
+	c.openBlock(kindThinking, anthropic.ContentBlock{Type: anthropic.BlockThinking})
+	c.emit(anthropic.SignatureDelta(c.openIndex, encodeState(&c.state, c.fam.Name, c.opts.Provider)))
+	c.emit(anthropic.BlockStop(c.openIndex))
+	c.open = kindNone
+}
+
+// stopReason maps finish_reason (finish.go). A server that ends a turn of
+// tool calls with "stop" (several do) still gets tool_use: the client runs
+// tools only then.
 func (c *StreamConverter) stopReason() string {
-	var r string
-	switch c.finish {
-	case "stop", "":
-		r = anthropic.StopEndTurn
-	case "length":
-		r = anthropic.StopMaxTokens
-	case "tool_calls", "function_call":
-		r = anthropic.StopToolUse
-	case "content_filter":
-		r = anthropic.StopRefusal
-	case anthropic.StopEndTurn, anthropic.StopMaxTokens, anthropic.StopToolUse, anthropic.StopStopSequence,
-		anthropic.StopRefusal, anthropic.StopPauseTurn:
-		r = c.finish // a server that already speaks Anthropic's values
-	default:
-		c.warnf("unknown finish_reason %q mapped to end_turn", c.finish)
-		r = anthropic.StopEndTurn
+	r := anthropic.StopEndTurn
+	if c.finish != "" {
+		var known bool
+		r, _, known = stopReason(c.finish)
+		if !known {
+			c.warnf("unknown finish_reason %q read as max_tokens: the answer may be incomplete", c.finish)
+		}
 	}
 	if r == anthropic.StopEndTurn && c.hasTools {
 		r = anthropic.StopToolUse

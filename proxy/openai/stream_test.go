@@ -20,7 +20,7 @@ func types(events []anthropic.Event) []string {
 }
 
 func TestStartedOnlyWithContent(t *testing.T) {
-	c := NewStreamConverter("m", 1)
+	c := NewStreamConverter(StreamOptions{Model: "m"})
 	events, err := c.Process([]byte(`{"id":"a","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}`))
 	if err != nil || len(events) != 0 || c.Started() {
 		t.Fatalf("role-only chunk: events %v, err %v, started %v; want nothing", types(events), err, c.Started())
@@ -41,6 +41,7 @@ func TestProcessErrors(t *testing.T) {
 		chunks    []string
 		wantErr   string
 		upstream  bool // the error is an *UpstreamError
+		finish    bool // the error is a *FinishError
 		status    int
 		wantStart bool
 	}{
@@ -55,12 +56,27 @@ func TestProcessErrors(t *testing.T) {
 		{
 			name:    "finish_reason error after content",
 			chunks:  []string{`{"choices":[{"index":0,"delta":{"content":"a"}}]}`, `{"choices":[{"index":0,"delta":{},"finish_reason":"error"}]}`},
-			wantErr: `finish_reason "error"`, upstream: true, wantStart: true,
+			wantErr: `finish_reason "error"`, finish: true, wantStart: true,
+		},
+		{
+			name:    "GLM network_error after content",
+			chunks:  []string{`{"choices":[{"index":0,"delta":{"content":"a"}}]}`, `{"choices":[{"index":0,"delta":{},"finish_reason":"network_error"}],"usage":{"prompt_tokens":4,"completion_tokens":1}}`},
+			wantErr: `finish_reason "network_error"`, finish: true, wantStart: true,
+		},
+		{
+			name:    "DeepSeek insufficient_system_resource before content",
+			chunks:  []string{`{"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":"insufficient_system_resource"}]}`},
+			wantErr: `finish_reason "insufficient_system_resource"`, finish: true,
+		},
+		{
+			name:    "Gemini MALFORMED_FUNCTION_CALL",
+			chunks:  []string{`{"choices":[{"index":0,"delta":{},"finish_reason":"MALFORMED_FUNCTION_CALL"}]}`},
+			wantErr: `finish_reason "MALFORMED_FUNCTION_CALL"`, finish: true,
 		},
 		{
 			name:    "content and an error in one chunk",
 			chunks:  []string{`{"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"error"}]}`},
-			wantErr: `finish_reason "error"`, upstream: true, wantStart: false,
+			wantErr: `finish_reason "error"`, finish: true, wantStart: false,
 		},
 		{
 			name:    "arguments without a name",
@@ -75,7 +91,7 @@ func TestProcessErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := NewStreamConverter("m", 0)
+			c := NewStreamConverter(StreamOptions{Model: "m"})
 			var err error
 			for _, ch := range tt.chunks {
 				if _, err = c.Process([]byte(ch)); err != nil {
@@ -88,6 +104,10 @@ func TestProcessErrors(t *testing.T) {
 			var ue *UpstreamError
 			if got := errors.As(err, &ue); got != tt.upstream {
 				t.Errorf("errors.As(*UpstreamError) = %v, want %v", got, tt.upstream)
+			}
+			var fe *FinishError
+			if got := errors.As(err, &fe); got != tt.finish {
+				t.Errorf("errors.As(*FinishError) = %v, want %v", got, tt.finish)
 			}
 			if ue != nil && ue.Status() != tt.status {
 				t.Errorf("Status() = %d, want %d", ue.Status(), tt.status)
@@ -108,13 +128,13 @@ func TestProcessErrors(t *testing.T) {
 
 func TestFinish(t *testing.T) {
 	t.Run("nothing received is a cut", func(t *testing.T) {
-		c := NewStreamConverter("m", 0)
+		c := NewStreamConverter(StreamOptions{Model: "m"})
 		if _, err := c.Finish(); !errors.Is(err, ErrTruncated) {
 			t.Fatalf("Finish() = %v, want ErrTruncated", err)
 		}
 	})
 	t.Run("after DONE returns nothing", func(t *testing.T) {
-		c := NewStreamConverter("m", 0)
+		c := NewStreamConverter(StreamOptions{Model: "m"})
 		if _, err := c.Process([]byte(`{"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"stop"}]}`)); err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +150,7 @@ func TestFinish(t *testing.T) {
 		}
 	})
 	t.Run("blank data is a keep-alive", func(t *testing.T) {
-		c := NewStreamConverter("m", 0)
+		c := NewStreamConverter(StreamOptions{Model: "m"})
 		if events, err := c.Process([]byte("  ")); err != nil || len(events) != 0 || c.Started() {
 			t.Fatalf("blank data: %v, %v", types(events), err)
 		}
@@ -153,11 +173,21 @@ func TestStopReasons(t *testing.T) {
 		{finish: "tool_calls", want: "end_turn"},
 		{finish: "end_turn", want: "end_turn"},
 		{finish: "max_tokens", want: "max_tokens"},
-		{finish: "eos", want: "end_turn", warning: `unknown finish_reason "eos" mapped to end_turn`},
+		{finish: "eos", want: "end_turn"},
+		{finish: "stop_sequence", want: "stop_sequence"},
+		{finish: "sensitive", want: "refusal"},
+		{finish: "SAFETY", want: "refusal"},
+		{finish: "RECITATION", want: "refusal"},
+		{finish: "PROHIBITED_CONTENT", want: "refusal"},
+		{finish: "STOP", want: "end_turn"},
+		{finish: "MAX_TOKENS", want: "max_tokens"},
+		{finish: "model_context_window_exceeded", want: "model_context_window_exceeded"},
+		{finish: "OTHER", want: "max_tokens", warning: `unknown finish_reason "OTHER" read as max_tokens: the answer may be incomplete`},
+		{finish: "cancelled", want: "max_tokens", warning: `unknown finish_reason "cancelled" read as max_tokens: the answer may be incomplete`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.finish, func(t *testing.T) {
-			c := NewStreamConverter("m", 0)
+			c := NewStreamConverter(StreamOptions{Model: "m"})
 			delta := `{"content":"a"}`
 			if tt.tools {
 				delta = `{"tool_calls":[{"index":0,"id":"c","function":{"name":"A","arguments":"{}"}}]}`
@@ -186,12 +216,12 @@ func TestStopReasons(t *testing.T) {
 }
 
 func TestToolIDs(t *testing.T) {
-	c := NewStreamConverter("m", 0)
+	c := NewStreamConverter(StreamOptions{Model: "m"})
 	c.newID = seqIDs()
 	chunk := `{"id":"chunk1","choices":[{"index":0,"delta":{"tool_calls":[` +
 		`{"index":0,"id":"call 1/x","function":{"name":"A","arguments":"{}"}},` +
 		`{"index":1,"id":"call 1/x","function":{"name":"B","arguments":"{}"}},` +
-		`{"index":2,"id":"toolu_keep","function":{"name":"C","arguments":"{}"}},` +
+		`{"index":2,"id":"functions.Bash:0","function":{"name":"C","arguments":"{}"}},` +
 		`{"index":3,"function":{"name":"D","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}`
 	events, err := c.Process([]byte(chunk))
 	if err != nil {
@@ -203,9 +233,16 @@ func TestToolIDs(t *testing.T) {
 			got = append(got, e.Block.ID)
 		}
 	}
-	want := []string{"toolu_call_1_x", "toolu_call_1_x_2", "toolu_keep", "toolu_gen1"}
+	// Unique although the upstream repeats an id; each carries the
+	// upstream's id; a call without one gets a random id.
+	want := []string{"toolu_0000gen1_call-201-2Fx", "toolu_0000gen2_call-201-2Fx", "toolu_0000gen3_functions-2EBash-3A0", "toolu_gen4"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("tool ids (-want +got):\n%s", diff)
+	}
+	for i, upstream := range []string{"call 1/x", "call 1/x", "functions.Bash:0"} {
+		if back, ok := upstreamToolID(got[i]); !ok || back != upstream {
+			t.Errorf("upstreamToolID(%q) = %q, %v; want %q", got[i], back, ok, upstream)
+		}
 	}
 }
 
@@ -226,7 +263,7 @@ func TestUsageMapping(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := NewStreamConverter("m", 999)
+			c := NewStreamConverter(StreamOptions{Model: "m", EstimateInput: func() int { return 999 }})
 			if _, err := c.Process([]byte(`{"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"stop"}]}`)); err != nil {
 				t.Fatal(err)
 			}
