@@ -106,7 +106,13 @@ type Fields struct {
 	// "" or starts with StateSignaturePrefix: a thinking block that carries
 	// no Anthropic signature (StripUnsignedThinking).
 	UnsignedThinking bool
+	// Metadata and StreamMember delimit the top-level metadata and stream
+	// members (key to end of value) for Signature; zero when absent.
+	Metadata, StreamMember Span
 }
+
+// Span delimits bytes of a body: body[Start:End]. The zero Span is empty.
+type Span struct{ Start, End int }
 
 // SyntaxError is a malformed request body.
 type SyntaxError struct {
@@ -175,6 +181,9 @@ func Peek(body []byte) (Fields, error) {
 			modelErr = nil
 		case "stream":
 			f.Stream = string(v) == "true"
+			f.StreamMember = Span{ks, s.i}
+		case "metadata":
+			f.Metadata = Span{ks, s.i}
 		case "messages":
 			f.HasMessages = len(v) > 0 && v[0] == '['
 			f.MessagesStart, f.MessagesEnd = vs, s.i

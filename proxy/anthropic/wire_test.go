@@ -17,14 +17,14 @@ func TestPeek(t *testing.T) {
 		want    Fields
 		wantErr bool
 	}{
-		{"stream true", `{"model":"claude-sonnet-5","messages":[],"stream":true}`, Fields{Model: "claude-sonnet-5", ModelStart: 9, ModelEnd: 26, HasModel: true, Stream: true, HasMessages: true, MessagesStart: 38, MessagesEnd: 40}, false},
+		{"stream true", `{"model":"claude-sonnet-5","messages":[],"stream":true}`, Fields{Model: "claude-sonnet-5", ModelStart: 9, ModelEnd: 26, HasModel: true, Stream: true, HasMessages: true, MessagesStart: 38, MessagesEnd: 40, StreamMember: Span{41, 54}}, false},
 		{"no stream key", `{"messages":[{"role":"user","content":"hi"}],"model":"x"}`, Fields{Model: "x", ModelStart: 53, ModelEnd: 56, HasModel: true, HasMessages: true, MessagesStart: 12, MessagesEnd: 44}, false},
 		{"escaped model", `{"model":"a\"b\u00e9"}`, Fields{Model: "a\"bé", ModelStart: 9, ModelEnd: 21, HasModel: true}, false},
-		{"nested model ignored", `{"metadata":{"model":"no"},"model":"yes"}`, Fields{Model: "yes", ModelStart: 35, ModelEnd: 40, HasModel: true}, false},
-		{"whitespace", " {\n \"model\" : \"m\" ,\"stream\":false}\n", Fields{Model: "m", ModelStart: 14, ModelEnd: 17, HasModel: true}, false},
+		{"nested model ignored", `{"metadata":{"model":"no"},"model":"yes"}`, Fields{Model: "yes", ModelStart: 35, ModelEnd: 40, HasModel: true, Metadata: Span{1, 26}}, false},
+		{"whitespace", " {\n \"model\" : \"m\" ,\"stream\":false}\n", Fields{Model: "m", ModelStart: 14, ModelEnd: 17, HasModel: true, StreamMember: Span{19, 33}}, false},
 		{"numbers and literals", `{"a":-1.5e+3,"b":[true,false,null,0,{}],"model":"m"}`, Fields{Model: "m", ModelStart: 48, ModelEnd: 51, HasModel: true}, false},
 		{"unsigned thinking", `{"messages":[{"content":[{"signature":""}]}]}`, Fields{HasMessages: true, MessagesStart: 12, MessagesEnd: 44, UnsignedThinking: true}, false},
-		{"empty signature outside the messages", `{"metadata":{"signature":""},"messages":[]}`, Fields{HasMessages: true, MessagesStart: 40, MessagesEnd: 42}, false},
+		{"empty signature outside the messages", `{"metadata":{"signature":""},"messages":[]}`, Fields{HasMessages: true, MessagesStart: 40, MessagesEnd: 42, Metadata: Span{1, 28}}, false},
 		{"signed thinking", `{"messages":[{"content":[{"signature":"s"}]}]}`, Fields{HasMessages: true, MessagesStart: 12, MessagesEnd: 45}, false},
 		{"missing model", `{"messages":[]}`, Fields{HasMessages: true, MessagesStart: 12, MessagesEnd: 14}, false},
 		{"empty object", `{}`, Fields{}, false},
