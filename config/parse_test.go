@@ -67,6 +67,7 @@ settings:
   enable_deduplication: no
   cache_ttl: 0
   cache_size_limit: 10
+  cache_max_size: 2MiB
   default_route: "*sonnet*"
   auth_key: "${KEY}"
   allowed_origins: ["http://localhost:3000/", "https://app.example"]
@@ -110,6 +111,7 @@ settings:
 			EnableDeduplication: false,
 			CacheTTL:            0,
 			CacheSizeLimit:      10,
+			CacheMaxBytes:       2 << 20,
 			DefaultRoute:        "*sonnet*",
 			AuthKey:             "sk-secret-from-env",
 			AllowedOrigins:      []string{"http://localhost:3000", "https://app.example"},

@@ -133,6 +133,10 @@ func (r *settingsReader) set(key string, v *yaml.Node, f string) bool {
 		if size, ok := p.size(v, f); ok {
 			s.MaxEventBytes = size
 		}
+	case "cache_max_size":
+		if size, ok := p.size(v, f); ok {
+			s.CacheMaxBytes = size
+		}
 	case "quota_near_limit":
 		s.QuotaNearLimit = p.share(v, f)
 	case "probe_interval":

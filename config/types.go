@@ -180,10 +180,18 @@ type Settings struct {
 	// the user's log directory. "" means the default location.
 	LogFile string
 	// LogMaxBytes bounds the log file; it is rotated once (to .1) past this size.
-	LogMaxBytes         int64
+	LogMaxBytes int64
+	// EnableDeduplication: identical requests in flight at once share one
+	// upstream answer.
 	EnableDeduplication bool
-	CacheTTL            time.Duration
-	CacheSizeLimit      int
+	// CacheTTL is how long a complete answer is kept for identical
+	// requests; 0 (the default) turns the response cache off: an identical
+	// request sent on purpose (a retry, the same prompt again) is meant to
+	// reach a provider. CacheSizeLimit bounds its entries and CacheMaxBytes
+	// their bytes.
+	CacheTTL       time.Duration
+	CacheSizeLimit int
+	CacheMaxBytes  int64
 	// DefaultRoute is the route pattern used for models that match nothing.
 	// "" means: the first route whose pattern contains "sonnet", else the first route.
 	DefaultRoute string
@@ -225,8 +233,8 @@ func Defaults() Settings {
 		LogColor:            true,
 		LogMaxBytes:         10 << 20,
 		EnableDeduplication: true,
-		CacheTTL:            time.Hour,
 		CacheSizeLimit:      1000,
+		CacheMaxBytes:       64 << 20,
 		MaxBodyBytes:        32 << 20,
 		MaxEventBytes:       4 << 20,
 		QuotaNearLimit:      0.9,

@@ -40,6 +40,13 @@ func newReqBody(n int) *reqBody {
 	return rb
 }
 
+// retain adds a reference; nil-safe.
+func (rb *reqBody) retain() {
+	if rb != nil {
+		rb.refs.Add(1)
+	}
+}
+
 // release drops one reference; nil-safe.
 func (rb *reqBody) release() {
 	if rb != nil && rb.refs.Add(-1) == 0 {

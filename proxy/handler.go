@@ -185,6 +185,18 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, st *stat
 	}
 	req := &request{w: w, r: r, body: body, held: held, fields: f, log: log, st: st, rt: rtg, set: rtg.set,
 		session: r.Header.Get("X-Claude-Code-Session-Id"), start: time.Now()}
+	if s.sharing(req.set) {
+		s.share(req, rt)
+		return
+	}
+	s.answer(req, rt)
+}
+
+// answer runs the failover loop for a request: with its client's writer,
+// or as the shared request of a deduplication Flight.
+func (s *Server) answer(req *request, rt *config.Route) {
+	// The converted body's buffer goes when the pipeline is done with the
+	// request: here, or in a shared request's Flight.
 	defer func() { req.converted.release() }()
 	s.failover(req, rt)
 }

@@ -253,7 +253,7 @@ func streamText(t *testing.T, body string) string {
 func (e *env) waitIdle() {
 	e.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for e.srv.inFlight.Load() != 0 {
+	for e.srv.inFlight.Load() != 0 || e.srv.flights.Active() != 0 {
 		if time.Now().After(deadline) {
 			e.t.Fatal("request handlers still running")
 		}

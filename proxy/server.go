@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/ccbalancer/ccbalancer/config"
+	"github.com/ccbalancer/ccbalancer/proxy/cache"
+	"github.com/ccbalancer/ccbalancer/proxy/dedup"
 	"github.com/ccbalancer/ccbalancer/proxy/health"
 	"github.com/ccbalancer/ccbalancer/proxy/route"
 )
@@ -68,6 +70,8 @@ type Server struct {
 	handler  http.Handler
 	metrics  http.Handler // GET /metrics
 	probes   prober
+	flights  *dedup.Group
+	cache    *cache.Cache[dedup.Key, dedup.Answer]
 
 	reloadMu sync.Mutex // serialises Reload and SetStrategy
 
@@ -99,6 +103,8 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		listen:   opts.Listen,
 		cost:     opts.CostToday,
 		selector: route.NewSelector(),
+		flights:  dedup.NewGroup(dedup.Options{}),
+		cache:    cache.New[dedup.Key, dedup.Answer](cache.Limits{}, nil),
 	}
 	if s.version == "" {
 		s.version = "dev"
@@ -111,6 +117,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.state.Store(st)
 	s.metrics = newMetricsHandler(s)
 	s.setKeys(cfg)
+	s.applyShareSettings(cfg.Settings)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -238,6 +245,7 @@ func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.Stop(ctx)
+	s.flights.Wait()
 	s.health.Close()
 	for _, u := range s.state.Load().upstreams {
 		u.close()
@@ -332,6 +340,9 @@ func (s *Server) Reload() error {
 	s.state.Store(st)
 	s.carryHealth(old.cfg, cfg)
 	s.setKeys(cfg)
+	// Routes may have changed: answers cached under the old ones go.
+	s.cache.Clear()
+	s.applyShareSettings(cfg.Settings)
 	// Requests in flight keep their old transports; only idle connections go.
 	for _, u := range old.upstreams {
 		u.close()

@@ -42,8 +42,9 @@ type Reply struct {
 	Text       string // the answer's text; "" gives a default
 	Deltas     int    // text deltas in a stream (default 3)
 	Gap        time.Duration
-	// Step, when set, paces a stream by the test: each delta waits for a
-	// value on it (after Gap, if any).
+	// Step, when set, paces the answer by the test: each delta of a stream
+	// waits for a value on it (after Gap, if any); a whole message waits
+	// for one value before it is sent.
 	Step <-chan struct{}
 	// Header is sent with the answer, whatever the mode (rate-limit
 	// headers, for example).
@@ -174,6 +175,14 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		panic(http.ErrAbortHandler)
 	}
 	if !req.Stream {
+		if rep.Step != nil {
+			select {
+			case <-rep.Step:
+			case <-r.Context().Done():
+				u.Cancelled <- struct{}{}
+				return
+			}
+		}
 		writeMessage(w, u.Name, id, req.Model, rep.Text)
 		return
 	}
