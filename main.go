@@ -287,6 +287,12 @@ func serveConfig(opts supervisor.Options, f flags, stderr io.Writer, withTray bo
 	err = serveManaged(log, func(ctx context.Context) error {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := sup.Watch(ctx); err != nil {
+				log.Warn("not watching the configuration file", slog.Any("err", err))
+			}
+		})
 		wait := runExtra(ctx)
 		select {
 		case <-ctx.Done():
@@ -294,6 +300,7 @@ func serveConfig(opts supervisor.Options, f flags, stderr io.Writer, withTray bo
 			log.Info("asked to stop by `ccbalancer stop`")
 		}
 		cancel()
+		wg.Wait()
 		wait()
 		return nil
 	})

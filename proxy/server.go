@@ -53,6 +53,9 @@ type state struct {
 	// top is the top-level routing; profiles the named ones.
 	top      *routing
 	profiles map[string]*routing
+	// gen counts the configurations loaded: requests share answers only
+	// within one.
+	gen uint64
 }
 
 // Server is the proxy. Create it with New; Start and Stop open and close the
@@ -78,6 +81,10 @@ type Server struct {
 	mu      sync.Mutex // guards the listener lifecycle below
 	srv     *http.Server
 	serveWG sync.WaitGroup
+	// draining are servers of earlier listen addresses that still finish
+	// their requests in flight (Reload's rebind).
+	drainMu  sync.Mutex
+	draining []*http.Server
 	// bound is the listener's address while running ("" when stopped); read
 	// without the lock so snapshots never wait for a graceful stop.
 	bound atomic.Pointer[string]
@@ -177,6 +184,15 @@ func (s *Server) Start() error {
 	if err != nil {
 		return err
 	}
+	s.serveLocked(ln)
+	s.startProbes()
+	s.log.Info("proxy listening", slog.String("addr", ln.Addr().String()))
+	s.bus.publish(Event{Kind: EventStarted, Time: time.Now()})
+	return nil
+}
+
+// serveLocked serves on ln in the background as the current listener.
+func (s *Server) serveLocked(ln net.Listener) {
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -191,10 +207,6 @@ func (s *Server) Start() error {
 			s.log.Error("server stopped", slog.Any("err", err))
 		}
 	}()
-	s.startProbes()
-	s.log.Info("proxy listening", slog.String("addr", ln.Addr().String()))
-	s.bus.publish(Event{Kind: EventStarted, Time: time.Now()})
-	return nil
 }
 
 // openListener checks the address against the settings and opens it. It holds
@@ -227,16 +239,37 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	s.bound.Store(nil)
 	s.stopProbes()
-	err := s.srv.Shutdown(ctx)
-	if err != nil {
-		s.log.Warn("grace period over, aborting in-flight requests", slog.Int64("in_flight", s.inFlight.Load()))
-		err = s.srv.Close()
-	}
+	s.drainMu.Lock()
+	srvs := append(s.draining, s.srv)
+	s.draining = nil
+	s.drainMu.Unlock()
+	err := s.shutdown(ctx, srvs...)
 	s.serveWG.Wait()
 	s.srv = nil
 	s.log.Info("proxy stopped")
 	s.bus.publish(Event{Kind: EventStopped, Time: time.Now()})
 	return err
+}
+
+// shutdown stops servers, letting their requests in flight finish until ctx
+// ends, then closing their connections.
+func (s *Server) shutdown(ctx context.Context, srvs ...*http.Server) error {
+	var errs []error
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, srv := range srvs {
+		wg.Go(func() {
+			if err := srv.Shutdown(ctx); err != nil {
+				s.log.Warn("grace period over, aborting in-flight requests", slog.Int64("in_flight", s.inFlight.Load()))
+				err = srv.Close()
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // Close stops the server with a short grace period and releases its
@@ -328,15 +361,23 @@ func (s *Server) Reload() error {
 	// The file's own address was checked by Load; the one the proxy listens
 	// on (or will, by the override) must be allowed by the new settings too,
 	// or dropping auth_key would leave it open to the network without one.
-	if addr := s.fixedListen(); addr != "" {
+	ln, err := s.listenerFor(old.cfg, cfg)
+	if err != nil {
+		return fail(fmt.Errorf("reloading %s: %w", cfg.Path, err))
+	}
+	if addr := s.fixedListen(); addr != "" && ln == nil {
 		if err := cfg.Settings.CheckListen(addr); err != nil {
 			return fail(fmt.Errorf("reloading %s: %w", cfg.Path, err))
 		}
 	}
 	st, err := buildState(cfg, s.version)
 	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
 		return fail(err)
 	}
+	st.gen = old.gen + 1
 	s.state.Store(st)
 	s.carryHealth(old.cfg, cfg)
 	s.setKeys(cfg)
@@ -350,9 +391,8 @@ func (s *Server) Reload() error {
 	for _, w := range cfg.Warnings {
 		s.log.Warn("config", slog.String("warning", w))
 	}
-	if s.listen == "" && cfg.Settings.Listen() != old.cfg.Settings.Listen() {
-		s.log.Warn("listen address changed; stop and start the proxy to apply it",
-			slog.String("old", old.cfg.Settings.Listen()), slog.String("new", cfg.Settings.Listen()))
+	if ln != nil {
+		s.moveTo(ln)
 	}
 	s.log.Info("configuration reloaded", slog.String("path", cfg.Path),
 		slog.Int("providers", len(cfg.Providers)), slog.Int("routes", len(cfg.Routes)))

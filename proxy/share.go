@@ -19,7 +19,8 @@ var signedHeaders = []string{"Anthropic-Version", "Anthropic-Beta", "X-Api-Key",
 
 // shareKey is the request's deduplication and cache key: a SHA-256 of the
 // body without metadata and stream (anthropic.WriteSignature) and of the
-// signed headers, the profile and route, and the stream flag.
+// signed headers, the profile and route and their configuration, and the
+// stream flag.
 func shareKey(req *request, rt *config.Route) dedup.Key {
 	h := sha256.New()
 	anthropic.WriteSignature(h, req.body, req.fields)
@@ -31,7 +32,7 @@ func shareKey(req *request, rt *config.Route) dedup.Key {
 			_, _ = h.Write([]byte(v))
 		}
 	}
-	k := dedup.Key{Route: req.rt.profile + "\x00" + rt.Pattern, Stream: req.fields.Stream}
+	k := dedup.Key{Route: req.rt.profile + "\x00" + rt.Pattern, Config: req.st.gen, Stream: req.fields.Stream}
 	h.Sum(k.Sum[:0])
 	return k
 }

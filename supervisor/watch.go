@@ -2,25 +2,19 @@ package supervisor
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"time"
 
-	"github.com/fsnotify/fsnotify"
+	"github.com/ccbalancer/ccbalancer/config"
 )
 
-// settle is how long the file must stay quiet after a change before it is
-// read: editors save in several steps (truncate, write, rename).
-const settle = 150 * time.Millisecond
-
-// Watch waits for the configuration file to appear or change while no
-// configuration is serving (NotSetUp, ConfigError) and then tries to start,
-// until ctx ends. It creates the file's directory (mode 0700) so that there
-// is something to watch. Changes while a configuration serves are left to
-// Reload. It returns nil when ctx ends, or an error when the file cannot be
-// watched.
+// Watch watches the configuration file until ctx ends, and reloads after
+// each change (config.Watcher: editors that save in place or by renaming a
+// new file over the old one, changes coalesced): while no configuration
+// serves (NotSetUp, ConfigError) that is a new attempt to start; while one
+// serves it is the proxy's own Reload, which keeps the old configuration on
+// any error. It creates the file's directory (mode 0700) so that there is
+// something to watch. It returns nil when ctx ends, or an error when the
+// file cannot be watched.
 func (s *Supervisor) Watch(ctx context.Context) error {
 	if s.opts.Fixed {
 		<-ctx.Done()
@@ -38,66 +32,28 @@ func (s *Supervisor) Watch(ctx context.Context) error {
 	return s.watchLoop(ctx, w)
 }
 
-// watcher creates the configuration file's directory and watches it; nil
-// when there is no file to watch.
-func (s *Supervisor) watcher() (*fsnotify.Watcher, error) {
+// watcher watches the configuration file's directory; nil when there is no
+// file to watch.
+func (s *Supervisor) watcher() (*config.Watcher, error) {
 	s.mu.Lock()
 	path := s.path
 	s.mu.Unlock()
 	if path == "" {
 		return nil, nil
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating the configuration directory %s: %w", dir, err)
-	}
-	w, err := fsnotify.NewWatcher()
+	w, err := config.NewWatcher(path)
 	if err != nil {
-		return nil, fmt.Errorf("watching %s: %w", dir, err)
+		return nil, err
 	}
-	// The directory, not the file: the file may not exist yet, and editors
-	// replace it by renaming a new one over it.
-	if err := w.Add(dir); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("watching %s: %w", dir, err)
-	}
+	w.Errors = func(err error) { s.log.Warn("watching the configuration file", slog.Any("err", err)) }
 	return w, nil
 }
 
-// watchLoop serves w's events until ctx ends.
-func (s *Supervisor) watchLoop(ctx context.Context, w *fsnotify.Watcher) error {
-	s.mu.Lock()
-	path := s.path
-	s.mu.Unlock()
-	dir := filepath.Dir(path)
-	s.log.Debug("watching for the configuration file", slog.String("path", path))
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-w.Events:
-			if !ok {
-				return nil
-			}
-			if filepath.Clean(e.Name) == path && !e.Has(fsnotify.Chmod) {
-				timer.Reset(settle)
-			}
-		case err, ok := <-w.Errors:
-			if !ok {
-				return nil
-			}
-			s.log.Warn("watching the configuration directory", slog.String("dir", dir), slog.Any("err", err))
-		case <-timer.C:
-			s.mu.Lock()
-			waiting := s.srv == nil
-			s.mu.Unlock()
-			if waiting {
-				s.log.Info("configuration file changed; loading it", slog.String("path", path))
-				_ = s.Reload() // the outcome is in the snapshot and published
-			}
-		}
-	}
+// watchLoop reloads after each change w reports, until ctx ends.
+func (s *Supervisor) watchLoop(ctx context.Context, w *config.Watcher) error {
+	s.log.Debug("watching the configuration file", slog.String("path", s.Snapshot().ConfigPath))
+	return w.Run(ctx, func() {
+		s.log.Info("configuration file changed; reloading it", slog.String("path", s.Snapshot().ConfigPath))
+		_ = s.Reload() // the outcome is logged, in the snapshot and published
+	})
 }

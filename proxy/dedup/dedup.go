@@ -21,11 +21,14 @@ import (
 
 // Key identifies requests that get the same answer: a hash of everything
 // that shapes the answer (the body without its metadata and stream members,
-// the headers that select API behaviour, the credential), the route, and
-// whether the answer is streamed.
+// the headers that select API behaviour, the credential), the route and the
+// configuration it belongs to, and whether the answer is streamed.
 type Key struct {
-	Sum    [32]byte
-	Route  string
+	Sum   [32]byte
+	Route string
+	// Config tells configurations apart: a request made after a reload
+	// does not join one routed by the configuration before.
+	Config uint64
 	Stream bool
 }
 
