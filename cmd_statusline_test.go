@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/internal/fake"
@@ -16,14 +17,20 @@ import (
 )
 
 // statusProxy is a running proxy with one fake provider, DeepSeek, that
-// has served session "sess-1".
-func statusProxy(t testing.TB, cost func() (float64, bool)) string {
+// has served session "sess-1"; with a usage ledger, that request cost $0.42
+// (12 input tokens at $10,000 and 5 output tokens at $60,000 a million).
+func statusProxy(t testing.TB, ledger bool) string {
 	up := httptest.NewServer(fake.New("DeepSeek"))
 	t.Cleanup(up.Close)
 	cfg := &config.Config{Settings: config.Defaults(),
 		Providers: []config.Provider{{Name: "DeepSeek", Type: config.TypeAnthropic, BaseURL: up.URL, AuthType: config.AuthAPIKey, AuthValue: "sk-ds", Enabled: true}},
 		Routes:    []config.Route{{Pattern: "*", Entries: []config.RouteEntry{{Provider: "DeepSeek", Model: "deepseek-chat", Priority: 1}}}}}
-	srv, err := proxy.New(cfg, proxy.Options{CostToday: cost})
+	var opts proxy.Options
+	if ledger {
+		cfg.Providers[0].Prices = &config.Prices{Input: 10000, Output: 60000}
+		opts.UsagePath = filepath.Join(t.TempDir(), "usage.db")
+	}
+	srv, err := proxy.New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,14 +47,22 @@ func statusProxy(t testing.TB, cost func() (float64, bool)) string {
 	if resp.StatusCode != 200 {
 		t.Fatalf("setup request: %d", resp.StatusCode)
 	}
+	// The request is recorded once its handler is done, which may come
+	// after the client has the whole answer.
+	for deadline := time.Now().Add(5 * time.Second); ledger && srv.Snapshot().Providers[0].Today.Requests == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the setup request was never recorded")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	return front.URL
 }
 
 const statusJSON = `{"hook_event_name":"Status","session_id":"%s","model":{"id":"claude-sonnet-5","display_name":"Sonnet"},"cost":{"total_cost_usd":0.1234}}`
 
 func TestStatusline(t *testing.T) {
-	withLedger := statusProxy(t, func() (float64, bool) { return 0.42, true })
-	without := statusProxy(t, nil)
+	withLedger := statusProxy(t, true)
+	without := statusProxy(t, false)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	down := "http://" + ln.Addr().String()
 	ln.Close()
@@ -77,7 +92,7 @@ func TestStatusline(t *testing.T) {
 // configuration's settings, read without its keys (which the status line's
 // environment may not have).
 func TestStatuslineFindsTheProxy(t *testing.T) {
-	base := statusProxy(t, nil)
+	base := statusProxy(t, false)
 	port := base[strings.LastIndexByte(base, ':')+1:]
 	dir := t.TempDir()
 	path := filepath.Join(dir, "providers.yaml")
@@ -93,7 +108,7 @@ func TestStatuslineFindsTheProxy(t *testing.T) {
 // BenchmarkStatusline measures one status line against a running proxy:
 // reading the JSON, the question over loopback, the line.
 func BenchmarkStatusline(b *testing.B) {
-	base := statusProxy(b, nil)
+	base := statusProxy(b, false)
 	in := strings.Replace(statusJSON, "%s", "sess-1", 1)
 	for b.Loop() {
 		var out bytes.Buffer

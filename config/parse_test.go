@@ -112,6 +112,7 @@ settings:
 			CacheTTL:            0,
 			CacheSizeLimit:      10,
 			CacheMaxBytes:       2 << 20,
+			UsageRetention:      90 * 24 * time.Hour,
 			DefaultRoute:        "*sonnet*",
 			AuthKey:             "sk-secret-from-env",
 			AllowedOrigins:      []string{"http://localhost:3000", "https://app.example"},

@@ -120,6 +120,10 @@ func (p *parser) provider(n *yaml.Node, field string, lm *legacyModels) (Provide
 			headersN = kv.value
 		case "family":
 			familyN = kv.value
+		case "prices":
+			pr.Prices = p.prices(kv.value, f)
+		case "budget":
+			pr.Budget = p.budget(kv.value, f)
 		case "big_model":
 			big = kv.value
 		case "small_model":

@@ -85,6 +85,8 @@ func (p *parser) routeEntry(n *yaml.Node, field string, pos int, known, enabled 
 				}
 				e.MaxTokens = int(v)
 			}
+		case "prices":
+			e.Prices = p.prices(kv.value, f)
 		case "enabled":
 			// The original project allowed switching single entries off.
 			on, _ = p.boolean(kv.value, f)

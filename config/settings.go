@@ -137,6 +137,18 @@ func (r *settingsReader) set(key string, v *yaml.Node, f string) bool {
 		if size, ok := p.size(v, f); ok {
 			s.CacheMaxBytes = size
 		}
+	case "usage_db":
+		s.UsageDB, _ = p.str(v, f)
+	case "usage_retention_days":
+		if days, ok := p.integer(v, f); ok {
+			if days < 1 || days > 36500 {
+				p.errorf(v, f, "must be a number of days between 1 and 36500")
+			} else {
+				s.UsageRetention = time.Duration(days) * 24 * time.Hour
+			}
+		}
+	case "budget":
+		s.Budget = p.budget(v, f)
 	case "quota_near_limit":
 		s.QuotaNearLimit = p.share(v, f)
 	case "probe_interval":

@@ -123,6 +123,13 @@ type Provider struct {
 	// Family is an openai provider's family, one of Families, as set by its
 	// `family:` key; "" means: detected from the base_url's host.
 	Family string
+	// Prices price the provider's answers in the usage ledger (nil: not
+	// priced); a route entry's own prices win.
+	Prices *Prices
+	// Budget, when set, takes the provider out of rotation once its spend
+	// (priced answers in the usage ledger) reaches a limit, until the
+	// window resets.
+	Budget Budget
 	// Line is the line of the provider's entry in the file, for messages.
 	Line int
 }
@@ -135,12 +142,32 @@ func (p Provider) Credentials() []Secret {
 	return []Secret{p.AuthValue}
 }
 
-// SameEndpoint reports whether p and q reach the same provider the same way
-// (everything but the line they were read from is equal).
+// SameEndpoint reports whether p and q reach the same provider the same way:
+// everything but the line they were read from, their prices and their
+// budget is equal.
 func (p Provider) SameEndpoint(q Provider) bool {
 	p.Line, q.Line = 0, 0
+	p.Prices, q.Prices = nil, nil
+	p.Budget, q.Budget = Budget{}, Budget{}
 	return reflect.DeepEqual(p, q)
 }
+
+// Prices are what a provider charges, in US dollars per million tokens, by
+// kind of token as the Messages API counts them: input (not cached),
+// output, cache reads, and cache writes.
+type Prices struct {
+	Input, Output, CacheRead, CacheWrite float64
+}
+
+// Budget limits a provider's spend (or, in Settings, all providers'), in US
+// dollars per local calendar day and per local calendar month; zero means
+// no limit.
+type Budget struct {
+	DailyUSD, MonthlyUSD float64
+}
+
+// Set reports whether the budget limits anything.
+func (b Budget) Set() bool { return b.DailyUSD > 0 || b.MonthlyUSD > 0 }
 
 // Route maps a model name pattern to the providers that may serve it.
 type Route struct {
@@ -159,6 +186,9 @@ type RouteEntry struct {
 	Priority int // lower is tried first
 	// MaxTokens, when > 0, clamps the request's max_tokens for this entry.
 	MaxTokens int
+	// Prices, when set, price this entry's answers instead of the
+	// provider's prices.
+	Prices *Prices
 }
 
 // Settings are the global settings.
@@ -213,7 +243,18 @@ type Settings struct {
 	// rate limit or cooldown lasts longer than this, is probed with a
 	// request that spends no tokens (GET /v1/models).
 	ProbeInterval time.Duration
+	// UsageDB is the usage ledger's SQLite file; relative paths are
+	// resolved against the user's state directory. "" means the default
+	// location; UsageOff records nothing.
+	UsageDB string
+	// UsageRetention is how long the ledger keeps a record.
+	UsageRetention time.Duration
+	// Budget limits the spend of all providers together.
+	Budget Budget
 }
+
+// UsageOff is the usage_db value that turns the usage ledger off.
+const UsageOff = "off"
 
 // Listen returns the HOST:PORT address to listen on.
 func (s Settings) Listen() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
@@ -239,6 +280,7 @@ func Defaults() Settings {
 		MaxEventBytes:       4 << 20,
 		QuotaNearLimit:      0.9,
 		ProbeInterval:       5 * time.Minute,
+		UsageRetention:      90 * 24 * time.Hour,
 	}
 }
 

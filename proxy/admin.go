@@ -62,6 +62,8 @@ type providerJSON struct {
 	StateText string     `json:"state_text"`
 	Quota     *quotaJSON `json:"quota,omitempty"`
 	Keys      []keyJSON  `json:"keys,omitempty"`
+	// Today is present when the usage ledger is on.
+	Today *todayJSON `json:"today,omitempty"`
 }
 
 // quotaJSON is what the provider's last answer said about its limits.
@@ -90,6 +92,12 @@ func rfc3339(t time.Time) *string {
 	return &v
 }
 
+type todayJSON struct {
+	Requests int64   `json:"requests"`
+	Tokens   int64   `json:"tokens"`
+	CostUSD  float64 `json:"cost_usd"`
+}
+
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func (s *Server) handleProviders(w http.ResponseWriter, r *http.Request) {
@@ -115,6 +123,9 @@ func (s *Server) handleProviders(w http.ResponseWriter, r *http.Request) {
 		for _, k := range p.Keys {
 			pj.Keys = append(pj.Keys, keyJSON{Key: k.Key, Fingerprint: k.Fingerprint, State: string(k.State),
 				StateUntil: rfc3339(k.Until), StateReason: k.Reason})
+		}
+		if snap.Usage {
+			pj.Today = &todayJSON{Requests: p.Today.Requests, Tokens: p.Today.Total(), CostUSD: p.Today.CostUSD}
 		}
 		if !p.LastFailure.IsZero() {
 			t := p.LastFailure.UTC().Format(time.RFC3339)

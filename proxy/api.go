@@ -8,6 +8,7 @@ import (
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/proxy/health"
 	"github.com/ccbalancer/ccbalancer/proxy/quota"
+	"github.com/ccbalancer/ccbalancer/proxy/usage"
 )
 
 // Snapshot is a consistent copy of the proxy's state for display.
@@ -24,6 +25,8 @@ type Snapshot struct {
 	// LastServedAt; "" and zero before the first.
 	LastServed   string
 	LastServedAt time.Time
+	// Usage: the usage ledger is on, and ProviderStatus.Today counts.
+	Usage bool
 }
 
 // ProviderStatus is one provider's state. LastError never holds a secret.
@@ -57,6 +60,9 @@ type ProviderStatus struct {
 	Used    float64
 	// Keys is each key's state when the provider has several (nil otherwise).
 	Keys []KeyStatus
+	// Today is the provider's usage this local day (usage ledger):
+	// requests answered, tokens, and the cost of the priced ones.
+	Today usage.Totals
 }
 
 // KeyStatus is one key's state. The key itself never appears: only its

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ccbalancer/ccbalancer/config"
+	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
 	"github.com/ccbalancer/ccbalancer/proxy/health"
 	"github.com/ccbalancer/ccbalancer/proxy/quota"
 	"github.com/ccbalancer/ccbalancer/proxy/sse"
@@ -77,6 +78,7 @@ const (
 // whether bytes already reached the client.
 func (s *Server) attempt(req *request, u *upstream, e config.RouteEntry) *attemptError {
 	set := req.set
+	req.usage = anthropic.Usage{}
 	out, secret, aerr := u.dialect.request(req, u, e)
 	if aerr != nil {
 		return aerr

@@ -81,7 +81,7 @@ func redactBytes(b []byte, secret string) []byte {
 }
 
 func (anthropicDialect) events(req *request, rd *sse.Reader, secret string) eventSource {
-	return &anthropicEvents{rd: rd, secret: secret}
+	return &anthropicEvents{rd: rd, secret: secret, usage: &req.usage}
 }
 
 func (anthropicDialect) streamHeader(resp *http.Response) http.Header {
@@ -92,12 +92,19 @@ func (anthropicDialect) message(req *request, resp *http.Response, body []byte, 
 	var m struct {
 		Type  string          `json:"type"`
 		Error anthropic.Error `json:"error"`
+		Usage struct {
+			InputTokens              int `json:"input_tokens"`
+			CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
+			CacheReadInputTokens     int `json:"cache_read_input_tokens"`
+			OutputTokens             int `json:"output_tokens"`
+		} `json:"usage"`
 	}
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, providerFailure(health.StateCooling, "HTTP %d with a body that is not JSON: %s", resp.StatusCode, shorten(err.Error(), 80))
 	}
 	switch m.Type {
 	case "message":
+		req.usage = anthropic.Usage(m.Usage)
 		return &reply{status: resp.StatusCode, header: responseHeader(resp.Header), body: body}, nil
 	case "error":
 		return nil, errorEvent(m.Error.Type, redact(m.Error.Message, secret), "HTTP 200 with an error body")
@@ -130,6 +137,24 @@ type anthropicEvents struct {
 	rd      *sse.Reader
 	secret  string
 	started bool // message_start seen
+	// usage is the request's, read from message_start and message_delta
+	// (the only events decoded: the rest pass through as bytes).
+	usage *anthropic.Usage
+	dec   anthropic.EventDecoder
+}
+
+// noteUsage reads the usage of a message_start or message_delta event; an
+// event that does not decode leaves the count as it was (the bytes are the
+// client's answer whatever they hold).
+func (a *anthropicEvents) noteUsage(data []byte) {
+	e, err := a.dec.Decode(data)
+	switch {
+	case err != nil:
+	case e.Type == anthropic.EventMessageStart:
+		*a.usage = e.Message.Usage
+	case e.Type == anthropic.EventMessageDelta:
+		*a.usage = e.Usage
+	}
 }
 
 func (a *anthropicEvents) next() (piece, error) {
@@ -144,7 +169,10 @@ func (a *anthropicEvents) next() (piece, error) {
 	switch typ {
 	case "message_start":
 		a.started = true
+		a.noteUsage(ev.Data)
 		return piece{b: ev.Raw}, nil
+	case "message_delta":
+		a.noteUsage(ev.Data)
 	case "ping":
 		return piece{b: ev.Raw}, nil
 	case "error":

@@ -136,7 +136,7 @@ func errorReply(status int, typ, msg string) *reply {
 
 func (d openaiDialect) events(req *request, rd *sse.Reader, secret string) eventSource {
 	return &openaiEvents{rd: rd, conv: openai.NewStreamConverter(d.streamOptions(req)), secret: secret,
-		log: req.log, provider: d.provider, warned: d.warned}
+		log: req.log, provider: d.provider, warned: d.warned, usage: &req.usage}
 }
 
 func (openaiDialect) streamHeader(*http.Response) http.Header {
@@ -144,12 +144,13 @@ func (openaiDialect) streamHeader(*http.Response) http.Header {
 }
 
 func (d openaiDialect) message(req *request, resp *http.Response, body []byte, secret string) (*reply, *attemptError) {
-	out, warnings, err := openai.ConvertResponse(body, d.streamOptions(req))
+	msg, warnings, err := openai.ConvertResponse(body, d.streamOptions(req))
 	if err != nil {
 		return nil, conversionFailure(err, secret)
 	}
 	d.warned.log(req.log, d.provider, "response conversion", warnings)
-	return &reply{status: http.StatusOK, header: http.Header{"Content-Type": {"application/json"}}, body: out}, nil
+	req.usage = msg.Usage
+	return &reply{status: http.StatusOK, header: http.Header{"Content-Type": {"application/json"}}, body: msg.AppendJSON(nil)}, nil
 }
 
 // openaiEvents converts a Chat Completions stream chunk by chunk; the events
@@ -163,6 +164,7 @@ type openaiEvents struct {
 	log      *slog.Logger
 	provider string
 	warned   *onceLog
+	usage    *anthropic.Usage // the request's, kept up to date
 }
 
 func (o *openaiEvents) next() (piece, error) {
@@ -190,7 +192,12 @@ func (o *openaiEvents) next() (piece, error) {
 		for _, e := range evs {
 			o.buf = e.AppendSSE(o.buf)
 			switch e.Type {
-			case anthropic.EventMessageStart, anthropic.EventPing:
+			case anthropic.EventMessageStart:
+				*o.usage = e.Message.Usage
+			case anthropic.EventMessageDelta:
+				*o.usage = e.Usage
+				p.content = true
+			case anthropic.EventPing:
 			case anthropic.EventMessageStop:
 				p.content, p.stop = true, true
 				o.warned.log(o.log, o.provider, "response conversion", o.conv.Warnings())

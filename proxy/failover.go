@@ -89,6 +89,7 @@ func (s *Server) tryEntry(req *request, u *upstream, e config.RouteEntry, n int)
 		aerr := s.attempt(req, u, e)
 		s.health.Observe(name, req.quota)
 		if aerr == nil {
+			req.served = true
 			// Latency is time to response headers: a stream's length says
 			// nothing about the provider's speed.
 			s.health.Succeeded(name, req.headersAfter)
@@ -234,7 +235,11 @@ func (s *Server) giveUp(req *request, rt *config.Route, outcomes []outcome, firs
 		if !tried[e.Provider] {
 			untried++
 			note := stateNote(st, now)
-			if st.Reason != "" {
+			switch {
+			case st.State == health.StateBudgetReached && st.Reason != "":
+				// "daily budget of $5.00 reached ($5.02 spent today), back Dec 2 00:00"
+				note = shorten(st.Reason, 80) + ", back " + st.Until.Local().Format("Jan 2 15:04")
+			case st.Reason != "":
 				note += ", after " + shorten(st.Reason, 80)
 			}
 			lines = append(lines, fmt.Sprintf("%s: not tried (%s)", e.Provider, note))

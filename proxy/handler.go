@@ -52,6 +52,8 @@ func (s *Server) routes() http.Handler {
 			method(http.MethodGet, s.handleMetrics)
 		case "/session":
 			method(http.MethodGet, s.handleSession)
+		case "/usage":
+			method(http.MethodGet, s.handleUsage)
 		default:
 			anthropic.WriteError(w, http.StatusNotFound, anthropic.ErrNotFound,
 				fmt.Sprintf("no endpoint %s %s (this proxy serves POST /v1/messages)", r.Method, r.URL.Path))
@@ -140,6 +142,10 @@ type request struct {
 	// pooled buffer its converted body lives in (openaiDialect).
 	toolNames map[string]string
 	converted *reqBody
+	// usage is the token usage the last attempt's answer reported.
+	usage anthropic.Usage
+	// served: a provider's complete answer reached the client.
+	served bool
 }
 
 func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, st *state, rtg *routing) {
@@ -190,15 +196,6 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, st *stat
 		return
 	}
 	s.answer(req, rt)
-}
-
-// answer runs the failover loop for a request: with its client's writer,
-// or as the shared request of a deduplication Flight.
-func (s *Server) answer(req *request, rt *config.Route) {
-	// The converted body's buffer goes when the pipeline is done with the
-	// request: here, or in a shared request's Flight.
-	defer func() { req.converted.release() }()
-	s.failover(req, rt)
 }
 
 // firstByteLimit is how long an attempt may wait for the response headers,

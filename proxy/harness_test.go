@@ -69,6 +69,12 @@ func newEnv(t *testing.T, tweak func(*config.Config), specs ...upSpec) *env {
 
 func newEnvTB(t testing.TB, tweak func(*config.Config), specs ...upSpec) *env {
 	t.Helper()
+	return newEnvOpts(t, tweak, Options{}, specs...)
+}
+
+// newEnvOpts is newEnv with the Server's options.
+func newEnvOpts(t testing.TB, tweak func(*config.Config), opts Options, specs ...upSpec) *env {
+	t.Helper()
 	e := &env{t: t, ups: map[string]*fake.Upstream{}}
 	var provs []config.Provider
 	for _, sp := range specs {
@@ -86,7 +92,7 @@ func newEnvTB(t testing.TB, tweak func(*config.Config), specs ...upSpec) *env {
 	if tweak != nil {
 		tweak(cfg)
 	}
-	srv, err := New(cfg, Options{})
+	srv, err := New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

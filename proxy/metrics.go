@@ -30,6 +30,12 @@ var (
 		"99th percentile of the time to response headers over the provider's last 256 requests.", []string{"provider"}, nil)
 	metricInFlight = prometheus.NewDesc("ccbalancer_requests_in_flight",
 		"Client requests being served.", nil, nil)
+	// From the usage ledger, when it is on: since the proxy started.
+	metricTokens = prometheus.NewDesc("ccbalancer_provider_tokens_total",
+		"Tokens in the provider's answers since start, by kind (input, output, cache_read, cache_write), from the usage ledger.",
+		[]string{"provider", "kind"}, nil)
+	metricCost = prometheus.NewDesc("ccbalancer_provider_cost_usd_total",
+		"Cost of the provider's priced answers since start, in US dollars, from the usage ledger.", []string{"provider"}, nil)
 )
 
 // newMetricsHandler serves the Prometheus exposition of s's state and of the
@@ -59,7 +65,7 @@ type snapshotCollector struct{ s *Server }
 // Describe implements prometheus.Collector.
 func (c snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{metricRequests, metricFailures, metricHealthy, metricState,
-		metricCooldown, metricLatencyP50, metricLatencyP99, metricInFlight} {
+		metricCooldown, metricLatencyP50, metricLatencyP99, metricInFlight, metricTokens, metricCost} {
 		ch <- d
 	}
 }
@@ -79,6 +85,16 @@ func (c snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(metricCooldown, p.CooldownRemaining.Seconds(), p.Name)
 		gauge(metricLatencyP50, p.LatencyP50.Seconds(), p.Name)
 		gauge(metricLatencyP99, p.LatencyP99.Seconds(), p.Name)
+		if l := c.s.ledger; l != nil {
+			_, _, life := l.Totals(p.Name)
+			for _, k := range []struct {
+				kind string
+				n    int64
+			}{{"input", life.Input}, {"output", life.Output}, {"cache_read", life.CacheRead}, {"cache_write", life.CacheWrite}} {
+				ch <- constMetric(metricTokens, prometheus.CounterValue, float64(k.n), p.Name, k.kind)
+			}
+			ch <- constMetric(metricCost, prometheus.CounterValue, life.CostUSD, p.Name)
+		}
 	}
 	gauge(metricInFlight, float64(c.s.inFlight.Load()))
 }

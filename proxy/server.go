@@ -27,6 +27,7 @@ import (
 	"github.com/ccbalancer/ccbalancer/proxy/dedup"
 	"github.com/ccbalancer/ccbalancer/proxy/health"
 	"github.com/ccbalancer/ccbalancer/proxy/route"
+	"github.com/ccbalancer/ccbalancer/proxy/usage"
 )
 
 // Options are the parts of a Server that do not come from the config file.
@@ -38,10 +39,11 @@ type Options struct {
 	// Listen overrides settings host:port when not empty. It follows the
 	// same rule as the file's address (config.Settings.CheckListen).
 	Listen string
-	// CostToday, when set, answers what the day's requests cost so far in
-	// US dollars (from a usage ledger), for /session and the status line;
-	// ok is false when it is not known.
-	CostToday func() (usd float64, ok bool)
+	// UsagePath is the usage ledger's database (usage.Open: a file, or
+	// ":memory:"); "" records nothing.
+	UsagePath string
+	// Now is the clock of the usage ledger and budgets (time.Now when nil).
+	Now func() time.Time
 }
 
 // state is everything derived from one configuration. It is immutable and
@@ -56,6 +58,8 @@ type state struct {
 	// gen counts the configurations loaded: requests share answers only
 	// within one.
 	gen uint64
+	// budgeted: some provider, or the settings, has a budget.
+	budgeted bool
 }
 
 // Server is the proxy. Create it with New; Start and Stop open and close the
@@ -64,7 +68,6 @@ type Server struct {
 	log      *slog.Logger
 	version  string
 	logFile  string
-	cost     func() (float64, bool)
 	listen   string
 	state    atomic.Pointer[state]
 	health   *health.Tracker
@@ -75,6 +78,8 @@ type Server struct {
 	probes   prober
 	flights  *dedup.Group
 	cache    *cache.Cache[dedup.Key, dedup.Answer]
+	ledger   *usage.Ledger // nil: usage is not recorded
+	now      func() time.Time
 
 	reloadMu sync.Mutex // serialises Reload and SetStrategy
 
@@ -108,10 +113,13 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		version:  opts.Version,
 		logFile:  opts.LogFile,
 		listen:   opts.Listen,
-		cost:     opts.CostToday,
 		selector: route.NewSelector(),
 		flights:  dedup.NewGroup(dedup.Options{}),
 		cache:    cache.New[dedup.Key, dedup.Answer](cache.Limits{}, nil),
+		now:      opts.Now,
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	if s.version == "" {
 		s.version = "dev"
@@ -125,6 +133,17 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.metrics = newMetricsHandler(s)
 	s.setKeys(cfg)
 	s.applyShareSettings(cfg.Settings)
+	if opts.UsagePath != "" {
+		l, err := usage.Open(opts.UsagePath, usage.Options{Retention: cfg.Settings.UsageRetention, Now: s.now, Logger: s.log})
+		if err != nil {
+			s.health.Close()
+			return nil, err
+		}
+		s.ledger = l
+		if st.budgeted {
+			s.checkBudgets(st)
+		}
+	}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -139,7 +158,9 @@ func buildState(cfg *config.Config, version string) (*state, error) {
 	for _, p := range cfg.Profiles {
 		st.profiles[p.Name] = newRouting(p.Name, p.Routes, p.Settings)
 	}
+	st.budgeted = cfg.Settings.Budget.Set()
 	for _, p := range cfg.Providers {
+		st.budgeted = st.budgeted || p.Budget.Set()
 		if !p.Enabled {
 			continue
 		}
@@ -279,6 +300,11 @@ func (s *Server) Close() error {
 	defer cancel()
 	err := s.Stop(ctx)
 	s.flights.Wait()
+	if s.ledger != nil {
+		if lerr := s.ledger.Close(); lerr != nil {
+			err = errors.Join(err, fmt.Errorf("closing the usage ledger: %w", lerr))
+		}
+	}
 	s.health.Close()
 	for _, u := range s.state.Load().upstreams {
 		u.close()
@@ -384,6 +410,12 @@ func (s *Server) Reload() error {
 	// Routes may have changed: answers cached under the old ones go.
 	s.cache.Clear()
 	s.applyShareSettings(cfg.Settings)
+	if s.ledger != nil && (st.budgeted || old.budgeted) {
+		s.checkBudgets(st)
+	}
+	if cfg.Settings.UsageDB != old.cfg.Settings.UsageDB || cfg.Settings.UsageRetention != old.cfg.Settings.UsageRetention {
+		s.log.Warn("usage_db and usage_retention_days apply at the next start")
+	}
 	// Requests in flight keep their old transports; only idle connections go.
 	for _, u := range old.upstreams {
 		u.close()
@@ -485,8 +517,12 @@ func (s *Server) Snapshot() Snapshot {
 					State: k.State, Until: k.Until, Reason: k.Reason})
 			}
 		}
+		if s.ledger != nil {
+			ps.Today, _, _ = s.ledger.Totals(p.Name)
+		}
 		snap.Providers = append(snap.Providers, ps)
 	}
+	snap.Usage = s.ledger != nil
 	return snap
 }
 

@@ -22,8 +22,8 @@ type SessionStatus struct {
 	QuotaText   string  `json:"quota_text,omitempty"`
 	Healthy     int     `json:"healthy_providers"`
 	Enabled     int     `json:"enabled_providers"`
-	// CostTodayUSD is what the day's requests cost so far, when a usage
-	// ledger knows it.
+	// CostTodayUSD is what the day's priced requests cost so far, from
+	// the usage ledger (absent when it is off).
 	CostTodayUSD *float64 `json:"cost_today_usd,omitempty"`
 }
 
@@ -33,10 +33,10 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	out := SessionStatus{Session: id}
 	out.Healthy, out.Enabled = snap.Health()
-	if s.cost != nil {
-		if usd, ok := s.cost(); ok {
-			out.CostTodayUSD = &usd
-		}
+	if s.ledger != nil {
+		day, _, _ := s.ledger.Overall()
+		usd := day.CostUSD
+		out.CostTodayUSD = &usd
 	}
 	if provider, key, ok := s.selector.Session(id); ok && id != "" {
 		for _, p := range snap.Providers {

@@ -42,6 +42,12 @@ type Reply struct {
 	Text       string // the answer's text; "" gives a default
 	Deltas     int    // text deltas in a stream (default 3)
 	Gap        time.Duration
+	// Usage, when set, is the answer's token usage: a stream sends the
+	// input and cache counts in message_start and the output count in
+	// message_delta, as the Messages API does. Without it a message reports
+	// 12 input and 5 output tokens; a stream 12 input and one output token
+	// per delta.
+	Usage *Usage
 	// Step, when set, paces the answer by the test: each delta of a stream
 	// waits for a value on it (after Gap, if any); a whole message waits
 	// for one value before it is sent.
@@ -49,6 +55,11 @@ type Reply struct {
 	// Header is sent with the answer, whatever the mode (rate-limit
 	// headers, for example).
 	Header http.Header
+}
+
+// Usage is an answer's token usage, as the Messages API counts it.
+type Usage struct {
+	Input, Output, CacheRead, CacheWrite int
 }
 
 // Request is what the upstream received.
@@ -183,7 +194,11 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		writeMessage(w, u.Name, id, req.Model, rep.Text)
+		us := Usage{Input: 12, Output: 5}
+		if rep.Usage != nil {
+			us = *rep.Usage
+		}
+		writeMessage(w, u.Name, id, req.Model, rep.Text, us)
 		return
 	}
 	u.stream(w, r, id, req.Model, rep)
@@ -223,10 +238,14 @@ func (u *Upstream) stream(w http.ResponseWriter, r *http.Request, id, model stri
 		}
 		return true
 	}
+	us := Usage{Input: 12}
+	if rep.Usage != nil {
+		us = *rep.Usage
+	}
 	send("message_start", map[string]any{"type": "message_start", "message": map[string]any{
 		"id": id, "type": "message", "role": "assistant", "model": model, "content": []any{},
 		"stop_reason": nil, "stop_sequence": nil,
-		"usage": map[string]any{"input_tokens": 12, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 1},
+		"usage": map[string]any{"input_tokens": us.Input, "cache_creation_input_tokens": us.CacheWrite, "cache_read_input_tokens": us.CacheRead, "output_tokens": 1},
 	}})
 	if rep.Mode == ErrorEvent {
 		msg := rep.Message
@@ -267,7 +286,11 @@ func (u *Upstream) stream(w http.ResponseWriter, r *http.Request, id, model stri
 		}
 	}
 	send("content_block_stop", map[string]any{"type": "content_block_stop", "index": 0})
-	send("message_delta", map[string]any{"type": "message_delta", "delta": map[string]any{"stop_reason": "end_turn", "stop_sequence": nil}, "usage": map[string]any{"output_tokens": len(parts)}})
+	out := len(parts)
+	if rep.Usage != nil {
+		out = rep.Usage.Output
+	}
+	send("message_delta", map[string]any{"type": "message_delta", "delta": map[string]any{"stop_reason": "end_turn", "stop_sequence": nil}, "usage": map[string]any{"output_tokens": out}})
 	if rep.Mode == EndWithoutStop {
 		return
 	}
@@ -285,12 +308,12 @@ func split(text string, n int) []string {
 	return out
 }
 
-func writeMessage(w http.ResponseWriter, name, id, model, text string) {
+func writeMessage(w http.ResponseWriter, name, id, model, text string, us Usage) {
 	b, _ := json.Marshal(map[string]any{
 		"id": id, "type": "message", "role": "assistant", "model": model,
 		"content":     []any{map[string]any{"type": "text", "text": text}},
 		"stop_reason": "end_turn", "stop_sequence": nil,
-		"usage": map[string]any{"input_tokens": 12, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 5},
+		"usage": map[string]any{"input_tokens": us.Input, "cache_creation_input_tokens": us.CacheWrite, "cache_read_input_tokens": us.CacheRead, "output_tokens": us.Output},
 	})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))

@@ -23,6 +23,22 @@ type ChatReply struct {
 	Cut bool
 	// Header is sent with the answer (rate-limit headers, for example).
 	Header http.Header
+	// Usage, when set, is the answer's usage (default: 20 prompt tokens,
+	// 7 completion tokens, none cached).
+	Usage *ChatUsage
+}
+
+// ChatUsage is a Chat Completions usage: Prompt includes Cached.
+type ChatUsage struct {
+	Prompt, Completion, Cached int
+}
+
+func (u *ChatUsage) json() map[string]any {
+	if u == nil {
+		u = &ChatUsage{Prompt: 20, Completion: 7}
+	}
+	return map[string]any{"prompt_tokens": u.Prompt, "completion_tokens": u.Completion, "total_tokens": u.Prompt + u.Completion,
+		"prompt_tokens_details": map[string]any{"cached_tokens": u.Cached}}
 }
 
 // OpenAI is a fake Chat Completions upstream speaking the real wire format:
@@ -105,7 +121,7 @@ func (u *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b, _ := json.Marshal(map[string]any{
 			"id": id, "object": "chat.completion", "created": time.Now().Unix(), "model": model,
 			"choices": []any{map[string]any{"index": 0, "message": msg, "finish_reason": finish}},
-			"usage":   map[string]any{"prompt_tokens": 20, "completion_tokens": 7, "total_tokens": 27},
+			"usage":   rep.Usage.json(),
 		})
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(b)
@@ -139,7 +155,7 @@ func (u *OpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	chunk(map[string]any{}, finish)
 	b, _ := json.Marshal(map[string]any{"id": id, "object": "chat.completion.chunk", "created": time.Now().Unix(), "model": model,
-		"choices": []any{}, "usage": map[string]any{"prompt_tokens": 20, "completion_tokens": 7, "total_tokens": 27}})
+		"choices": []any{}, "usage": rep.Usage.json()})
 	fmt.Fprintf(w, "data: %s\n\ndata: [DONE]\n\n", b)
 }
 

@@ -131,10 +131,11 @@ func FuzzConvertRequest(f *testing.F) {
 func FuzzConvertResponse(f *testing.F) {
 	addFileSeeds(f, "testdata/response/*.json")
 	f.Fuzz(func(t *testing.T, in []byte) {
-		out, _, err := ConvertResponse(in, StreamOptions{Model: "claude-sonnet-5"})
+		m, _, err := ConvertResponse(in, StreamOptions{Model: "claude-sonnet-5"})
 		if err != nil {
 			return
 		}
+		out := m.AppendJSON(nil)
 		var msg struct {
 			Type    string            `json:"type"`
 			Content []json.RawMessage `json:"content"`

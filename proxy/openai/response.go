@@ -8,17 +8,13 @@ import (
 )
 
 // ConvertResponse converts a non-streamed Chat Completions response body
-// into an Anthropic Message body. It runs the response through the same
-// StreamConverter as a stream and folds the events with
-// anthropic.Accumulate, so both paths give the same message. An error body
-// in a 200 answer is returned as an *UpstreamError, a finish_reason that
-// breaks the answer off as a *FinishError.
-func ConvertResponse(body []byte, opts StreamOptions) (out []byte, warnings []string, err error) {
-	msg, warnings, err := convertResponse(body, opts, randomID)
-	if err != nil {
-		return nil, warnings, err
-	}
-	return msg.AppendJSON(nil), warnings, nil
+// into an Anthropic Message (its body is msg.AppendJSON). It runs the
+// response through the same StreamConverter as a stream and folds the
+// events with anthropic.Accumulate, so both paths give the same message. An
+// error body in a 200 answer is returned as an *UpstreamError, a
+// finish_reason that breaks the answer off as a *FinishError.
+func ConvertResponse(body []byte, opts StreamOptions) (msg anthropic.Message, warnings []string, err error) {
+	return convertResponse(body, opts, randomID)
 }
 
 func convertResponse(body []byte, opts StreamOptions, newID func(string) string) (anthropic.Message, []string, error) {
