@@ -44,6 +44,8 @@ Usage:
                                                               turn another tool's configuration into providers.yaml
   ccbalancer models PROVIDER [--config F]                     list the models a provider offers
   ccbalancer check [--config F]                               validate the configuration
+  ccbalancer usage [--config F] [--since 24h] [--by provider|model|day]
+                                                              requests, tokens and costs
   ccbalancer status                                           show the running instance
   ccbalancer stop                                             stop the running instance
   ccbalancer secret set|list|delete [NAME]                   keys in the OS keyring (auth_value: "keyring:NAME")
@@ -91,6 +93,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runModels(args, stdout, stderr)
 	case "statusline":
 		return runStatusline(args, os.Stdin, stdout, stderr)
+	case "usage":
+		return runUsage(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
@@ -223,6 +227,9 @@ func serveConfig(opts supervisor.Options, f flags, stderr io.Writer, withTray bo
 	}
 	defer closer.Close()
 	opts.Listen, opts.Version, opts.LogFile, opts.Logger, opts.Example = f.listen, version, logFile, log, exampleConfig
+	if opts.UsagePath == nil {
+		opts.UsagePath = usagePath
+	}
 	sup := supervisor.New(opts)
 	defer sup.Close()
 	if err := sup.Start(); err != nil {
@@ -365,7 +372,10 @@ func runDemo(args []string, stderr io.Writer) int {
 		}
 	}
 	f.listen = ""
-	return serveConfig(supervisor.Options{Path: cfg.Path, Config: cfg, Fixed: true}, f, stderr, !f.headless, extra)
+	// The demo's usage lives in memory: its simulated requests stay out of
+	// the user's ledger.
+	inMemory := func(config.Settings) (string, error) { return ":memory:", nil }
+	return serveConfig(supervisor.Options{Path: cfg.Path, Config: cfg, Fixed: true, UsagePath: inMemory}, f, stderr, !f.headless, extra)
 }
 
 func runCheck(args []string, stdout, stderr io.Writer) int {

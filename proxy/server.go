@@ -134,14 +134,16 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.setKeys(cfg)
 	s.applyShareSettings(cfg.Settings)
 	if opts.UsagePath != "" {
+		// A ledger that cannot be opened must not keep the proxy from
+		// serving: the error says what is lost.
 		l, err := usage.Open(opts.UsagePath, usage.Options{Retention: cfg.Settings.UsageRetention, Now: s.now, Logger: s.log})
 		if err != nil {
-			s.health.Close()
-			return nil, err
-		}
-		s.ledger = l
-		if st.budgeted {
-			s.checkBudgets(st)
+			s.log.Error("usage ledger cannot be opened: usage is not recorded and budgets do not apply", slog.Any("err", err))
+		} else {
+			s.ledger = l
+			if st.budgeted {
+				s.checkBudgets(st)
+			}
 		}
 	}
 	s.handler = s.routes()

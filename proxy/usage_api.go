@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -19,7 +20,7 @@ type UsageReport struct {
 
 // Report groups the ledger's records of the last `since` (usage.ParseSince
 // syntax, "24h" when empty) by `by` ("provider" when empty).
-func Report(r *http.Request, l *usage.Ledger, now time.Time, since string, by string) (UsageReport, error) {
+func Report(ctx context.Context, l *usage.Ledger, now time.Time, since string, by string) (UsageReport, error) {
 	if since == "" {
 		since = "24h"
 	}
@@ -31,7 +32,7 @@ func Report(r *http.Request, l *usage.Ledger, now time.Time, since string, by st
 		return UsageReport{}, err
 	}
 	rep := UsageReport{Since: now.Add(-d).UTC(), By: usage.By(by)}
-	rep.Rows, err = l.Summary(r.Context(), rep.Since, rep.By)
+	rep.Rows, err = l.Summary(ctx, rep.Since, rep.By)
 	if err != nil {
 		return UsageReport{}, err
 	}
@@ -55,7 +56,7 @@ func (s *Server) handleUsage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	rep, err := Report(r, s.ledger, s.now(), q.Get("since"), q.Get("by"))
+	rep, err := Report(r.Context(), s.ledger, s.now(), q.Get("since"), q.Get("by"))
 	if err != nil {
 		anthropic.WriteError(w, http.StatusBadRequest, anthropic.ErrInvalidRequest, "usage: "+err.Error())
 		return

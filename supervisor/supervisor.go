@@ -92,6 +92,9 @@ type Options struct {
 	Logger  *slog.Logger
 	// Example is the annotated example configuration CreateConfig writes.
 	Example []byte
+	// UsagePath says where a configuration's usage ledger lives ("": no
+	// ledger); nil records no usage.
+	UsagePath func(config.Settings) (string, error)
 }
 
 // Supervisor owns the proxy's lifecycle. Create it with New, call Start,
@@ -184,7 +187,13 @@ func (s *Supervisor) startLocked(reload bool) error {
 			s.setLocked(classify(err))
 			return err
 		}
-		srv, err := proxy.New(cfg, proxy.Options{Logger: s.log, Version: s.opts.Version, LogFile: s.opts.LogFile, Listen: s.opts.Listen})
+		popts := proxy.Options{Logger: s.log, Version: s.opts.Version, LogFile: s.opts.LogFile, Listen: s.opts.Listen}
+		if s.opts.UsagePath != nil {
+			if popts.UsagePath, err = s.opts.UsagePath(cfg.Settings); err != nil {
+				s.log.Warn("no usage ledger", slog.Any("err", err))
+			}
+		}
+		srv, err := proxy.New(cfg, popts)
 		if err != nil {
 			s.setLocked(ConfigError, err.Error())
 			return err
