@@ -209,6 +209,13 @@ func providerMenu(ps proxy.ProviderStatus, configPath string, now time.Time) Ite
 	if ps.Failures > 0 {
 		requests += fmt.Sprintf(", %d failed", ps.Failures)
 	}
+	if t := ps.Today; t.Requests > 0 {
+		// From the usage ledger: this local day, across restarts.
+		requests += fmt.Sprintf("; today %d, %s tokens", t.Requests, compactCount(t.Total()))
+		if t.CostUSD > 0 {
+			requests += fmt.Sprintf(", $%.2f", t.CostUSD)
+		}
+	}
 	return Item{
 		Action: ActProvider + ps.Name,
 		Label:  ps.Name + ": " + ps.StateText(now),
@@ -283,3 +290,14 @@ func tildePath(p string) string {
 
 // configFolder is what "Open configuration folder" opens.
 func configFolder(path string) string { return filepath.Dir(path) }
+
+// compactCount writes a count in a few characters: 950, 12.3k, 4.1M.
+func compactCount(n int64) string {
+	switch {
+	case n >= 1_000_000:
+		return fmt.Sprintf("%.1fM", float64(n)/1e6)
+	case n >= 1000:
+		return fmt.Sprintf("%.1fk", float64(n)/1e3)
+	}
+	return fmt.Sprint(n)
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/ccbalancer/ccbalancer/proxy"
 	"github.com/ccbalancer/ccbalancer/proxy/health"
 	"github.com/ccbalancer/ccbalancer/proxy/quota"
+	"github.com/ccbalancer/ccbalancer/proxy/usage"
 	"github.com/ccbalancer/ccbalancer/supervisor"
 )
 
@@ -95,6 +96,11 @@ func TestProviderMenu(t *testing.T) {
 	}}
 	if diff := cmp.Diff(want, providerMenu(failedOver, "/c/providers.yaml", now)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+	// With the usage ledger's figures for today.
+	failedOver.Today = usage.Totals{Requests: 5, Tokens: usage.Tokens{Input: 12000, Output: 300, CacheRead: 4}, CostUSD: 0.4249}
+	if got := providerMenu(failedOver, "", now).Children[2].Label; got != "Requests: 7 served, 2 failed; today 5, 12.3k tokens, $0.42" {
+		t.Errorf("requests line with today's usage: %q", got)
 	}
 	labels := []struct {
 		p    proxy.ProviderStatus
