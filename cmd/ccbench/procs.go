@@ -158,9 +158,10 @@ func startCCBalancer(bin, cpus, cfg, logPath string) (*proc, time.Duration, erro
 
 // writeConfig writes a providers.yaml with two providers of the given type on
 // the fake upstream (anthropic: its root, forwarded as is; openai: its /v1,
-// converted to and from Chat Completions), one route for *sonnet* models, and
-// deduplication off (identical bench requests must all be forwarded).
-func writeConfig(dir, upstreamAddr, model, logLevel string, kind config.ProviderType) (string, error) {
+// converted to and from Chat Completions), one route for *sonnet* models,
+// deduplication off (identical bench requests must all be forwarded), and the
+// given usage_db.
+func writeConfig(dir, upstreamAddr, model, logLevel string, kind config.ProviderType, usageDB string) (string, error) {
 	entryModel := "passthrough"
 	if model != "" {
 		entryModel = model
@@ -170,7 +171,7 @@ func writeConfig(dir, upstreamAddr, model, logLevel string, kind config.Provider
 		base += "/v1"
 	}
 	yaml := fmt.Sprintf(`providers:
-  - {name: primary, type: %[5]s, base_url: %[1]q, auth_type: api_key, auth_value: "bench-provider-key-1"}
+  - {name: primary, type: %[5]s, base_url: %[1]q, auth_type: api_key, auth_value: "bench-provider-key-1", prices: {input: 3, output: 15}}
   - {name: secondary, type: %[5]s, base_url: %[1]q, auth_type: api_key, auth_value: "bench-provider-key-2"}
 model_routes:
   "*sonnet*":
@@ -184,7 +185,8 @@ settings:
   log_color: false
   log_file: %[4]q
   enable_deduplication: false
-`, base, entryModel, logLevel, filepath.Join(dir, "logs-"+string(kind)+".jsonl"), kind)
+  usage_db: %[6]q
+`, base, entryModel, logLevel, filepath.Join(dir, "logs-"+string(kind)+".jsonl"), kind, usageDB)
 	path := filepath.Join(dir, "providers-"+string(kind)+".yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		return "", fmt.Errorf("writing bench config: %w", err)

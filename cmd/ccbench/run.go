@@ -55,6 +55,7 @@ type runFlags struct {
 	repo        string
 	model       string
 	logLevel    string
+	usageDB     string
 	pin         string
 	out         string
 	commandLine string
@@ -87,6 +88,7 @@ func parseRunFlags(args []string) (*runFlags, error) {
 	fs.StringVar(&f.repo, "repo", "", "repository root to build ccbalancer from (default: found from the working directory)")
 	fs.StringVar(&f.model, "model", "", "route model for ccbalancer (default passthrough: the body is forwarded as is)")
 	fs.StringVar(&f.logLevel, "log-level", "INFO", "ccbalancer's log_level")
+	fs.StringVar(&f.usageDB, "usage-db", "", `ccbalancer's usage_db: "off", or "" for a ledger in the run's temporary directory (never the user's)`)
 	fs.StringVar(&f.pin, "pin", "", `CPU pinning "LOAD/PROXY", e.g. "0/1": load client and upstream on LOAD, proxies on PROXY (taskset)`)
 	fs.StringVar(&f.out, "o", "", "also write the Markdown report to this file")
 	if err := fs.Parse(args); err != nil {
@@ -346,7 +348,11 @@ func startCCB(f *runFlags, up *proc, dir string, res *results, kind config.Provi
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := writeConfig(dir, up.Addr, f.model, f.logLevel, kind)
+	usageDB := f.usageDB
+	if usageDB == "" {
+		usageDB = filepath.Join(dir, "usage-"+string(kind)+".db")
+	}
+	cfg, err := writeConfig(dir, up.Addr, f.model, f.logLevel, kind, usageDB)
 	if err != nil {
 		return nil, err
 	}
