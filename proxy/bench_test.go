@@ -91,6 +91,12 @@ func benchRequestBody(tools int, stream bool) []byte {
 
 // benchServers starts the fake upstream, ccbalancer's handler and the bare proxy.
 func benchServers(b *testing.B, model string) (ccb, bare string) {
+	return benchServersWith(b, model, "enable_deduplication: false")
+}
+
+// benchServersWith is benchServers with the given settings (a YAML flow
+// mapping's entries).
+func benchServersWith(b *testing.B, model, settings string) (ccb, bare string) {
 	b.Helper()
 	up := httptest.NewServer(benchUpstream(20))
 	b.Cleanup(up.Close)
@@ -101,8 +107,8 @@ model_routes:
   "*sonnet*":
     - {provider: A, model: %q, priority: 1}
     - {provider: B, model: %q, priority: 2}
-settings: {enable_deduplication: false, log_color: false}
-`, up.URL, up.URL, model, model)
+settings: {%s, log_color: false}
+`, up.URL, up.URL, model, model, settings)
 	cfg, err := config.Parse("bench.yaml", []byte(yaml), nil)
 	if err != nil {
 		b.Fatal(err)
@@ -178,6 +184,30 @@ func BenchmarkServe(b *testing.B) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// BenchmarkShare is the cost of going through package dedup (the default)
+// for requests that share nothing: one request at a time, each its own
+// Flight, against the direct path.
+func BenchmarkShare(b *testing.B) {
+	direct, _ := benchServers(b, config.Passthrough)
+	shared, _ := benchServersWith(b, config.Passthrough, "enable_deduplication: true")
+	for _, sc := range []struct {
+		name   string
+		body   []byte
+		stream bool
+	}{{"large", benchRequestBody(24, false), false}, {"stream20", benchRequestBody(1, true), true}} {
+		for _, t := range []struct{ name, url string }{{"direct", direct}, {"dedup", shared}} {
+			b.Run(sc.name+"/"+t.name, func(b *testing.B) {
+				c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+				defer c.CloseIdleConnections()
+				b.ReportAllocs()
+				for b.Loop() {
+					benchPost(b, c, t.url, sc.body, sc.stream)
+				}
+			})
 		}
 	}
 }

@@ -1,0 +1,101 @@
+package dedup
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// serve runs w.Serve on a recorder in the background.
+func serve(w *Waiter) (<-chan Outcome, *httptest.ResponseRecorder) {
+	rec := httptest.NewRecorder()
+	ch := make(chan Outcome, 1)
+	go func() { ch <- w.Serve(context.Background(), rec) }()
+	return ch, rec
+}
+
+// TestOverflow: past MaxShared a Flight takes no new waiters (the next
+// request leads a Flight of its own), gives no Answer, lets go of what every
+// waiter has read, and cuts off a waiter that wants the whole stream
+// folded; a waiter that keeps up gets every byte.
+func TestOverflow(t *testing.T) {
+	g := NewGroup(Options{MaxShared: 100, MaxLag: 1 << 20})
+	k := Key{Route: "*", Stream: true}
+	lead, leader := g.Join(k, true)
+	if !leader {
+		t.Fatal("the first Join does not lead")
+	}
+	fold, leader := g.Join(Key{Route: "*"}, true)
+	if leader {
+		t.Fatal("a message request did not join the streamed Flight")
+	}
+	f := lead.Flight()
+	step := make(chan struct{})
+	var got *Answer
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := f.Run(func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.WriteHeader(200)
+			for range 3 {
+				<-step
+				w.Write([]byte(strings.Repeat("x", 60)))
+			}
+		}, func(a Answer) { got = &a }); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	leadOut, leadRec := serve(lead)
+	foldOut, _ := serve(fold)
+	step <- struct{}{}
+	step <- struct{}{} // 120 bytes: past MaxShared
+	if o := <-foldOut; o != Aborted {
+		t.Errorf("folding waiter: %v, want Aborted", o)
+	}
+	second, leader := g.Join(k, true)
+	if !leader {
+		t.Fatal("a request joined a Flight past its bound")
+	}
+	secondOut, _ := serve(second)
+	if err := second.Flight().Run(func(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }, nil); err != nil {
+		t.Fatal(err)
+	}
+	if o := <-secondOut; o != Served {
+		t.Errorf("the request that led anew: %v", o)
+	}
+	close(step)
+	if o := <-leadOut; o != Served {
+		t.Errorf("the waiter that kept up: %v", o)
+	}
+	wg.Wait()
+	if leadRec.Body.Len() != 180 {
+		t.Errorf("the waiter that kept up got %d bytes, want 180", leadRec.Body.Len())
+	}
+	if got != nil {
+		t.Error("a Flight past its bound gave an Answer for the cache")
+	}
+	g.Wait()
+}
+
+// TestPanicIsAnError: a pipeline that panics with something else than
+// http.ErrAbortHandler ends the Flight aborted and returns the panic.
+func TestPanicIsAnError(t *testing.T) {
+	g := NewGroup(Options{})
+	w, _ := g.Join(Key{}, true)
+	out, _ := serve(w)
+	err := w.Flight().Run(func(http.ResponseWriter) { panic("boom") }, nil)
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("Run: %v", err)
+	}
+	if o := <-out; o != Aborted {
+		t.Errorf("waiter: %v, want Aborted", o)
+	}
+	g.Wait()
+}
