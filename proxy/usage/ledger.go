@@ -103,6 +103,8 @@ type Ledger struct {
 	dropped atomic.Int64
 
 	totals totals
+
+	insertMany, insertOne *sql.Stmt
 }
 
 // item is a record to write, or (flush set) a request to report when every
@@ -184,6 +186,9 @@ func (l *Ledger) init() error {
 	if err := l.prune(); err != nil {
 		return err
 	}
+	if err := l.prepare(); err != nil {
+		return err
+	}
 	return l.totals.load(l)
 }
 
@@ -239,8 +244,19 @@ func (l *Ledger) Close() error {
 	close(l.queue)
 	l.closeMu.Unlock()
 	<-l.done
+	l.insertMany.Close()
+	l.insertOne.Close()
 	return l.db.Close()
 }
+
+// flushEvery is how long a record may wait before it is written: records
+// are written together, one transaction per batch, so that a busy proxy
+// spends one commit on many requests and an idle one on few. The running
+// totals do not wait; Flush and Close write at once.
+const flushEvery = time.Second
+
+// maxBatch bounds the records of one transaction.
+const maxBatch = 1024
 
 // write stores queued records in batches, one transaction each, and prunes
 // old records every hour.
@@ -248,37 +264,36 @@ func (l *Ledger) write() {
 	defer close(l.done)
 	prune := time.NewTicker(time.Hour)
 	defer prune.Stop()
+	timer := time.NewTimer(flushEvery)
+	timer.Stop()
+	defer timer.Stop()
+	var batch []Record
+	store := func() {
+		timer.Stop()
+		l.store(batch)
+		batch = batch[:0]
+	}
 	for {
 		select {
 		case it, ok := <-l.queue:
-			if !ok {
+			switch {
+			case !ok:
+				store()
 				return
-			}
-			items := []item{it}
-		drain:
-			for len(items) < 512 {
-				select {
-				case it, ok := <-l.queue:
-					if !ok {
-						break drain // the next receive ends the loop
-					}
-					items = append(items, it)
-				default:
-					break drain
+			case it.flush != nil:
+				store()
+				close(it.flush)
+			default:
+				batch = append(batch, it.rec)
+				if len(batch) == 1 {
+					timer.Reset(flushEvery)
+				}
+				if len(batch) >= maxBatch {
+					store()
 				}
 			}
-			var batch []Record
-			for _, it := range items {
-				if it.flush == nil {
-					batch = append(batch, it.rec)
-				}
-			}
-			l.store(batch)
-			for _, it := range items {
-				if it.flush != nil {
-					close(it.flush)
-				}
-			}
+		case <-timer.C:
+			store()
 		case <-prune.C:
 			if err := l.prune(); err != nil {
 				l.log.Warn("usage ledger", slog.Any("err", err))
@@ -297,29 +312,57 @@ func (l *Ledger) store(batch []Record) {
 	}
 }
 
+// rowsPerInsert is how many records one INSERT statement carries: one
+// statement per row would cost the driver's overhead per row.
+const rowsPerInsert = 64
+
+const insertHead = `INSERT INTO requests (time, day, route, provider, model_asked, model_sent, stream, status, error,
+	input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, ttfb_ms, total_ms, cost_usd) VALUES `
+
+const insertRow = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+// prepare prepares the INSERT statements: one for rowsPerInsert rows, one
+// for a single row (a batch's remainder).
+func (l *Ledger) prepare() error {
+	var err error
+	if l.insertMany, err = l.db.Prepare(insertHead + insertRow + strings.Repeat(", "+insertRow, rowsPerInsert-1)); err != nil {
+		return fmt.Errorf("preparing the insert: %w", err)
+	}
+	if l.insertOne, err = l.db.Prepare(insertHead + insertRow); err != nil {
+		return fmt.Errorf("preparing the insert: %w", err)
+	}
+	return nil
+}
+
 func (l *Ledger) insert(batch []Record) error {
 	tx, err := l.db.Begin()
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	st, err := tx.Prepare(`INSERT INTO requests (time, day, route, provider, model_asked, model_sent, stream, status, error,
-		input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, ttfb_ms, total_ms, cost_usd)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	for _, r := range batch {
-		var cost any
-		if r.Priced {
-			cost = r.Cost
+	many, one := tx.Stmt(l.insertMany), tx.Stmt(l.insertOne)
+	defer many.Close()
+	defer one.Close()
+	args := make([]any, 0, 16*rowsPerInsert)
+	for len(batch) > 0 {
+		st, n := one, 1
+		if len(batch) >= rowsPerInsert {
+			st, n = many, rowsPerInsert
 		}
-		if _, err := st.Exec(r.Time.UnixNano(), r.Time.In(l.opts.Location).Format(time.DateOnly), r.Route, r.Provider,
-			r.ModelAsked, r.ModelSent, r.Stream, r.Status, r.Error, r.Input, r.Output, r.CacheRead, r.CacheWrite,
-			ms(r.TTFB), ms(r.Took), cost); err != nil {
+		args = args[:0]
+		for _, r := range batch[:n] {
+			var cost any
+			if r.Priced {
+				cost = r.Cost
+			}
+			args = append(args, r.Time.UnixNano(), r.Time.In(l.opts.Location).Format(time.DateOnly), r.Route, r.Provider,
+				r.ModelAsked, r.ModelSent, r.Stream, r.Status, r.Error, r.Input, r.Output, r.CacheRead, r.CacheWrite,
+				ms(r.TTFB), ms(r.Took), cost)
+		}
+		if _, err := st.Exec(args...); err != nil {
 			return err
 		}
+		batch = batch[n:]
 	}
 	return tx.Commit()
 }

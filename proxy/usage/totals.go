@@ -32,32 +32,31 @@ type windows struct {
 // the ledger's clock and location; they roll over on the first use in a
 // new one.
 type totals struct {
-	mu         sync.Mutex
-	day, month string // keys of the current windows
-	prov       map[string]*windows
-	all        windows
-}
-
-func keys(t time.Time, loc *time.Location) (day, month string) {
-	t = t.In(loc)
-	return t.Format(time.DateOnly), t.Format("2006-01")
+	mu sync.Mutex
+	// The current windows: [dayStart, dayEnd) and [monthStart, monthEnd).
+	dayStart, dayEnd, monthStart, monthEnd time.Time
+	prov                                   map[string]*windows
+	all                                    windows
 }
 
 // rollLocked starts new windows when the clock has left the current ones.
 func (t *totals) rollLocked(l *Ledger) {
-	day, month := keys(l.opts.Now(), l.opts.Location)
-	if day == t.day && month == t.month {
+	now := l.opts.Now()
+	if !now.Before(t.dayStart) && now.Before(t.dayEnd) {
 		return
 	}
+	n := now.In(l.opts.Location)
+	dayStart := time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, l.opts.Location)
+	monthStart := time.Date(n.Year(), n.Month(), 1, 0, 0, 0, 0, l.opts.Location)
+	newMonth := !monthStart.Equal(t.monthStart)
 	for _, w := range t.all.each(t.prov) {
-		if day != t.day {
-			w.day = Totals{}
-		}
-		if month != t.month {
+		w.day = Totals{}
+		if newMonth {
 			w.month = Totals{}
 		}
 	}
-	t.day, t.month = day, month
+	t.dayStart, t.dayEnd = dayStart, dayStart.AddDate(0, 0, 1)
+	t.monthStart, t.monthEnd = monthStart, monthStart.AddDate(0, 1, 0)
 }
 
 // each lists w and every provider's windows.
@@ -85,19 +84,21 @@ func (t *totals) add(l *Ledger, r Record) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.rollLocked(l)
-	day, month := keys(r.Time, l.opts.Location)
-	ws := []*windows{&t.all}
+	inDay := !r.Time.Before(t.dayStart) && r.Time.Before(t.dayEnd)
+	inMonth := !r.Time.Before(t.monthStart) && r.Time.Before(t.monthEnd)
+	t.addLocked(&t.all, r, inDay, inMonth)
 	if r.Provider != "" {
-		ws = append(ws, t.get(r.Provider))
+		t.addLocked(t.get(r.Provider), r, inDay, inMonth)
 	}
-	for _, w := range ws {
-		w.life.add(r)
-		if day == t.day {
-			w.day.add(r)
-		}
-		if month == t.month {
-			w.month.add(r)
-		}
+}
+
+func (t *totals) addLocked(w *windows, r Record, inDay, inMonth bool) {
+	w.life.add(r)
+	if inDay {
+		w.day.add(r)
+	}
+	if inMonth {
+		w.month.add(r)
 	}
 }
 
@@ -107,10 +108,9 @@ func (t *totals) load(l *Ledger) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.rollLocked(l)
-	now := l.opts.Now().In(l.opts.Location)
-	monthStart := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, l.opts.Location)
+	today := t.dayStart.Format(time.DateOnly)
 	rows, err := l.db.Query(`SELECT provider, day, COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens),
-		SUM(cache_write_tokens), COALESCE(SUM(cost_usd), 0) FROM requests WHERE time >= ? GROUP BY 1, 2`, monthStart.UnixNano())
+		SUM(cache_write_tokens), COALESCE(SUM(cost_usd), 0) FROM requests WHERE time >= ? GROUP BY 1, 2`, t.monthStart.UnixNano())
 	if err != nil {
 		return fmt.Errorf("reading this month's totals: %w", err)
 	}
@@ -127,7 +127,7 @@ func (t *totals) load(l *Ledger) error {
 		}
 		for _, w := range ws {
 			w.month.merge(tot)
-			if day == t.day {
+			if day == today {
 				w.day.merge(tot)
 			}
 		}
@@ -164,8 +164,8 @@ func (l *Ledger) Overall() (day, month, life Totals) {
 
 // Windows returns when the current local day and month end.
 func (l *Ledger) Windows() (dayEnd, monthEnd time.Time) {
-	now := l.opts.Now().In(l.opts.Location)
-	dayEnd = time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, l.opts.Location)
-	monthEnd = time.Date(now.Year(), now.Month()+1, 1, 0, 0, 0, 0, l.opts.Location)
-	return dayEnd, monthEnd
+	l.totals.mu.Lock()
+	defer l.totals.mu.Unlock()
+	l.totals.rollLocked(l)
+	return l.totals.dayEnd, l.totals.monthEnd
 }
