@@ -231,7 +231,7 @@ func TestBudget(t *testing.T) {
 	}
 	status, _, body := servedBy()
 	_, msg, _ := anthropic.ParseError([]byte(body))
-	if status != http.StatusBadRequest || !strings.Contains(msg, "A: not tried (daily budget of $0.01 reached ($0.01 spent today), back ") || !strings.Contains(msg, "B: not tried (daily budget") {
+	if status != http.StatusPaymentRequired || !strings.Contains(msg, "A: not tried (daily budget of $0.01 reached ($0.01 spent today), back ") || !strings.Contains(msg, "B: not tried (daily budget") {
 		t.Fatalf("with every provider at its budget: %d %s", status, msg)
 	}
 	t.Logf("the answer when every budget is spent: %s", msg)
