@@ -350,6 +350,9 @@ func TestExampleFileParses(t *testing.T) {
 	if got := cfg.Providers[0].AuthValue.Reveal(); got != "keyring-value-of-anthropic" {
 		t.Errorf("auth_value not read from the keyring: %q", got)
 	}
+	if got := cfg.Providers[0].Prices; got == nil || *got != (Prices{Input: 3, Output: 15, CacheRead: 0.30, CacheWrite: 3.75}) {
+		t.Errorf("the example's prices: %+v", got)
+	}
 	if got := cfg.Providers[2].AuthValue.Reveal(); got != "value-of-OPENROUTER_API_KEY" {
 		t.Errorf("auth_value not expanded from the environment: %q", got)
 	}
@@ -358,7 +361,7 @@ func TestExampleFileParses(t *testing.T) {
 	_, err = ParseWith("providers.example.yaml", data, Sources{Keyring: (&fakeKeyring{}).get})
 	want := []string{
 		"providers.example.yaml:27: providers[0].auth_value: provider \"Anthropic\": keyring entry \"anthropic\" is not stored: store it with `ccbalancer secret set anthropic`",
-		`providers.example.yaml:48: providers[2].auth_value: provider "OpenRouter": environment variable OPENROUTER_API_KEY is not set`,
+		`providers.example.yaml:56: providers[2].auth_value: provider "OpenRouter": environment variable OPENROUTER_API_KEY is not set`,
 	}
 	if diff := cmp.Diff(want, errLines(t, err)); diff != "" {
 		t.Errorf("errors without environment (-want +got):\n%s", diff)

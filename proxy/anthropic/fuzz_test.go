@@ -49,6 +49,28 @@ func FuzzPeek(f *testing.F) {
 		}
 		if raw, ok := top["stream"]; ok {
 			want.Stream = string(raw) == "true"
+			want.StreamMember = got.StreamMember
+			checkMember(t, body, got.StreamMember, "stream", raw)
+		}
+		if raw, ok := top["metadata"]; ok {
+			want.Metadata = got.Metadata
+			checkMember(t, body, got.Metadata, "metadata", raw)
+		}
+		// The signature is the body as an object with the same members,
+		// metadata and stream aside (TestWriteSignature has their removal;
+		// of duplicate keys only the last, the one a decoder keeps, goes).
+		var sig bytes.Buffer
+		WriteSignature(&sig, body, got)
+		var signed map[string]json.RawMessage
+		if err := json.Unmarshal(sig.Bytes(), &signed); err != nil {
+			t.Fatalf("WriteSignature(%q) = %q, not an object: %v", body, sig.Bytes(), err)
+		}
+		for _, k := range []string{"metadata", "stream"} {
+			delete(top, k)
+			delete(signed, k)
+		}
+		if diff := cmp.Diff(compactAll(top), compactAll(signed)); diff != "" {
+			t.Errorf("WriteSignature(%q) (-want +got):\n%s", body, diff)
 		}
 		if raw, ok := top["messages"]; ok {
 			want.HasMessages = raw[0] == '['
@@ -116,4 +138,34 @@ func hasEmptySignature(raw json.RawMessage) bool {
 		return false
 	}
 	return walk(v)
+}
+
+// checkMember checks that span holds the member named name whose value is
+// raw: a key that decodes to name, a colon, the value.
+func checkMember(t *testing.T, body []byte, span Span, name string, raw json.RawMessage) {
+	t.Helper()
+	m := body[span.Start:span.End]
+	if !bytes.HasSuffix(m, raw) {
+		t.Fatalf("%s span %q does not end with its value %q", name, m, raw)
+	}
+	key := bytes.TrimRight(m[:len(m)-len(raw)], " \t\r\n")
+	key = bytes.TrimRight(bytes.TrimSuffix(key, []byte(":")), " \t\r\n")
+	var k string
+	if err := json.Unmarshal(key, &k); err != nil || k != name {
+		t.Fatalf("%s span %q starts with key %q (%v)", name, m, key, err)
+	}
+}
+
+// compactAll compacts every value, so that objects compare by content.
+func compactAll(m map[string]json.RawMessage) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		var b bytes.Buffer
+		if err := json.Compact(&b, v); err != nil {
+			out[k] = string(v)
+			continue
+		}
+		out[k] = b.String()
+	}
+	return out
 }

@@ -39,7 +39,7 @@ func TestPeek(t *testing.T) {
 		{"missing colon", `{"model" "x"}`, Fields{}, true},
 		{"trailing comma", `{"model":"x",}`, Fields{}, true},
 		{"escaped model key", `{"mod\u0065l":"claude-sonnet-5","messages":[]}`, Fields{Model: "claude-sonnet-5", ModelStart: 14, ModelEnd: 31, HasModel: true, HasMessages: true, MessagesStart: 43, MessagesEnd: 45}, false},
-		{"fully escaped keys", `{"\u006d\u006f\u0064\u0065\u006c":"m","\u0073tream":true}`, Fields{Model: "m", ModelStart: 34, ModelEnd: 37, HasModel: true, Stream: true}, false},
+		{"fully escaped keys", `{"\u006d\u006f\u0064\u0065\u006c":"m","\u0073tream":true}`, Fields{Model: "m", ModelStart: 34, ModelEnd: 37, HasModel: true, Stream: true, StreamMember: Span{38, 56}}, false},
 		{"escaped messages and signature keys", `{"m\u0065ssages":[{"content":[{"sign\u0061ture":""}]}]}`, Fields{HasMessages: true, MessagesStart: 17, MessagesEnd: 54, UnsignedThinking: true}, false},
 		{"escaped slash is not a model key", `{"mod\/el":"x"}`, Fields{}, false},
 		{"key case matters", `{"Model":"x"}`, Fields{}, false},
