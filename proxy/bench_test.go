@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -91,12 +92,12 @@ func benchRequestBody(tools int, stream bool) []byte {
 
 // benchServers starts the fake upstream, ccbalancer's handler and the bare proxy.
 func benchServers(b *testing.B, model string) (ccb, bare string) {
-	return benchServersWith(b, model, "enable_deduplication: false")
+	return benchServersWith(b, model, "enable_deduplication: false", proxy.Options{})
 }
 
 // benchServersWith is benchServers with the given settings (a YAML flow
-// mapping's entries).
-func benchServersWith(b *testing.B, model, settings string) (ccb, bare string) {
+// mapping's entries) and options.
+func benchServersWith(b *testing.B, model, settings string, opts proxy.Options) (ccb, bare string) {
 	b.Helper()
 	up := httptest.NewServer(benchUpstream(20))
 	b.Cleanup(up.Close)
@@ -113,7 +114,7 @@ settings: {%s, log_color: false}
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := proxy.New(cfg, proxy.Options{})
+	s, err := proxy.New(cfg, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -189,17 +190,19 @@ func BenchmarkServe(b *testing.B) {
 }
 
 // BenchmarkShare is the cost of going through package dedup (the default)
-// for requests that share nothing: one request at a time, each its own
-// Flight, against the direct path.
+// for requests that share nothing (one request at a time, each its own
+// Flight), and of the usage ledger, each against the direct path.
 func BenchmarkShare(b *testing.B) {
 	direct, _ := benchServers(b, config.Passthrough)
-	shared, _ := benchServersWith(b, config.Passthrough, "enable_deduplication: true")
+	shared, _ := benchServersWith(b, config.Passthrough, "enable_deduplication: true", proxy.Options{})
+	ledger, _ := benchServersWith(b, config.Passthrough, "enable_deduplication: false",
+		proxy.Options{UsagePath: filepath.Join(b.TempDir(), "usage.db")})
 	for _, sc := range []struct {
 		name   string
 		body   []byte
 		stream bool
 	}{{"large", benchRequestBody(24, false), false}, {"stream20", benchRequestBody(1, true), true}} {
-		for _, t := range []struct{ name, url string }{{"direct", direct}, {"dedup", shared}} {
+		for _, t := range []struct{ name, url string }{{"direct", direct}, {"dedup", shared}, {"ledger", ledger}} {
 			b.Run(sc.name+"/"+t.name, func(b *testing.B) {
 				c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 				defer c.CloseIdleConnections()

@@ -15,6 +15,7 @@ import (
 // provider named in x-provider-used, and when its first byte went out.
 type meter struct {
 	http.ResponseWriter
+	rc       *http.ResponseController // of the writer underneath, made at the first flush
 	status   int
 	provider string
 	first    time.Time
@@ -39,7 +40,12 @@ func (m *meter) Write(b []byte) (int, error) {
 }
 
 // FlushError flushes the writer underneath (http.ResponseController).
-func (m *meter) FlushError() error { return http.NewResponseController(m.ResponseWriter).Flush() }
+func (m *meter) FlushError() error {
+	if m.rc == nil {
+		m.rc = http.NewResponseController(m.ResponseWriter)
+	}
+	return m.rc.Flush()
+}
 
 // Flush implements http.Flusher.
 func (m *meter) Flush() { _ = m.FlushError() }
