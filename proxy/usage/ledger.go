@@ -179,10 +179,8 @@ CREATE TABLE IF NOT EXISTS requests (
 `
 
 // The table has no index on time: rows arrive in time order, reports and
-// the hourly pruning scan at most the retention's rows (milliseconds for a
-// few hundred thousand: 31 ms for 300,000 rows), and an index would cost
-// every insert a third more
-// CPU (BenchmarkLedger).
+// the hourly pruning scan at most the retention's rows (31 ms for 300,000),
+// and an index would cost every insert a third more CPU (BenchmarkLedger).
 
 func (l *Ledger) init() error {
 	if _, err := l.db.Exec(schema); err != nil {
