@@ -122,20 +122,15 @@ func toolChangeName(raw []byte) string {
 	if r.peek() != '{' {
 		return ""
 	}
-	r.object()
-	n := 0
 	name := ""
-	for {
-		key, ok := r.key(&n)
-		if !ok {
-			return name
-		}
+	for key := range r.members() {
 		if string(key) == "name" {
 			name = r.text()
 		} else {
 			r.skip()
 		}
 	}
+	return name
 }
 
 // loadSearched marks the tools a tool_search_tool_result loaded: its
@@ -155,13 +150,7 @@ func (c *converter) image(b *block) part {
 	var rawData, rawURL []byte
 	r := cursor{b: b.source}
 	if r.peek() == '{' {
-		r.object()
-		n := 0
-		for {
-			key, ok := r.key(&n)
-			if !ok {
-				break
-			}
+		for key := range r.members() {
 			switch string(key) {
 			case "type":
 				typ = r.text()
@@ -217,13 +206,7 @@ func (c *converter) document(b *block) esc {
 	var content []byte
 	r := cursor{b: b.source}
 	if r.peek() == '{' {
-		r.object()
-		n := 0
-		for {
-			key, ok := r.key(&n)
-			if !ok {
-				break
-			}
+		for key := range r.members() {
 			switch string(key) {
 			case "type":
 				typ = r.text()
@@ -359,20 +342,15 @@ func fetchedDocument(content []byte) block {
 	if r.peek() != '{' {
 		return block{}
 	}
-	r.object()
-	n := 0
 	var doc block
-	for {
-		key, ok := r.key(&n)
-		if !ok {
-			return doc
-		}
+	for key := range r.members() {
 		if string(key) == "content" && r.peek() == '{' {
 			doc = readBlock(&r)
 		} else {
 			r.skip()
 		}
 	}
+	return doc
 }
 
 // walkStrings calls fn for every member of every object in a JSON value
@@ -387,13 +365,7 @@ func walkStrings(raw []byte, fn func(key, value string)) {
 		}
 		switch r.peek() {
 		case '{':
-			r.object()
-			n := 0
-			for {
-				key, ok := r.key(&n)
-				if !ok {
-					return
-				}
+			for key := range r.members() {
 				switch p := r.peek(); {
 				case p == '"':
 					fn(string(key), r.text())
@@ -403,6 +375,7 @@ func walkStrings(raw []byte, fn func(key, value string)) {
 					walk(depth + 1)
 				}
 			}
+			return
 		case '[':
 			r.array()
 			n := 0

@@ -68,13 +68,7 @@ func readChunk(data []byte, ch *chatChunk) error {
 		r.fail("a chunk must be a JSON object")
 		return r.err
 	}
-	r.object()
-	n := 0
-	for {
-		key, ok := r.key(&n)
-		if !ok {
-			break
-		}
+	for key := range r.members() {
 		switch string(key) {
 		case "id":
 			ch.id = r.rawText()
@@ -114,13 +108,7 @@ func readChoice(r *cursor, choices []chunkChoice, scratch *[]byte) []chunkChoice
 	choices = append(choices, chunkChoice{})
 	ch := &choices[len(choices)-1]
 	ch.delta.toolCalls = calls
-	r.object()
-	n := 0
-	for {
-		key, ok := r.key(&n)
-		if !ok {
-			return choices
-		}
+	for key := range r.members() {
 		switch string(key) {
 		case "index":
 			ch.index, _ = r.int()
@@ -134,6 +122,7 @@ func readChoice(r *cursor, choices []chunkChoice, scratch *[]byte) []chunkChoice
 			r.skip()
 		}
 	}
+	return choices
 }
 
 func readDelta(r *cursor, d *chunkDelta, scratch *[]byte) {
@@ -141,13 +130,7 @@ func readDelta(r *cursor, d *chunkDelta, scratch *[]byte) {
 		r.skip()
 		return
 	}
-	r.object()
-	n := 0
-	for {
-		key, ok := r.key(&n)
-		if !ok {
-			return
-		}
+	for key := range r.members() {
 		switch string(key) {
 		case "content":
 			switch r.peek() {
@@ -201,6 +184,7 @@ func readDelta(r *cursor, d *chunkDelta, scratch *[]byte) {
 			r.skip()
 		}
 	}
+	return
 }
 
 // readContentParts reads content given as an array of parts: text parts,
@@ -213,14 +197,8 @@ func readContentParts(r *cursor, d *chunkDelta) {
 			r.skip()
 			continue
 		}
-		r.object()
 		var typ, text, thinking string
-		m := 0
-		for {
-			key, ok := r.key(&m)
-			if !ok {
-				break
-			}
+		for key := range r.members() {
 			switch string(key) {
 			case "type":
 				typ = r.text()
@@ -255,13 +233,7 @@ func partsText(r *cursor) string {
 				r.skip()
 				continue
 			}
-			r.object()
-			m := 0
-			for {
-				key, ok := r.key(&m)
-				if !ok {
-					break
-				}
+			for key := range r.members() {
 				if string(key) == "text" {
 					s += r.text()
 				} else {
@@ -281,13 +253,7 @@ func readToolCall(r *cursor, tc *chunkToolCall, scratch *[]byte) bool {
 		r.skip()
 		return false
 	}
-	r.object()
-	n := 0
-	for {
-		key, ok := r.key(&n)
-		if !ok {
-			return true
-		}
+	for key := range r.members() {
 		switch string(key) {
 		case "index":
 			tc.index, tc.hasIndex = r.int()
@@ -305,19 +271,14 @@ func readToolCall(r *cursor, tc *chunkToolCall, scratch *[]byte) bool {
 			r.skip()
 		}
 	}
+	return true
 }
 
 // readFunction reads a function object: its name and arguments. Arguments
 // are a string on the wire; a few servers send the object itself, which is
 // kept as its JSON text.
 func readFunction(r *cursor, tc *chunkToolCall, scratch *[]byte) bool {
-	r.object()
-	n := 0
-	for {
-		key, ok := r.key(&n)
-		if !ok {
-			return true
-		}
+	for key := range r.members() {
 		switch string(key) {
 		case "name":
 			tc.name = r.text()
@@ -341,6 +302,7 @@ func readFunction(r *cursor, tc *chunkToolCall, scratch *[]byte) bool {
 			r.skip()
 		}
 	}
+	return true
 }
 
 // readThoughtSignature reads extra_content: {"google":{"thought_signature":…}}.
@@ -350,24 +312,12 @@ func readThoughtSignature(r *cursor) string {
 		r.skip()
 		return ""
 	}
-	r.object()
-	n := 0
-	for {
-		key, ok := r.key(&n)
-		if !ok {
-			return sig
-		}
+	for key := range r.members() {
 		if string(key) != "google" || r.peek() != '{' {
 			r.skip()
 			continue
 		}
-		r.object()
-		m := 0
-		for {
-			k, ok := r.key(&m)
-			if !ok {
-				break
-			}
+		for k := range r.members() {
 			if string(k) == "thought_signature" {
 				sig = r.text()
 			} else {
@@ -375,6 +325,7 @@ func readThoughtSignature(r *cursor) string {
 			}
 		}
 	}
+	return sig
 }
 
 func readUsage(r *cursor, u *chatUsage) bool {
@@ -382,13 +333,7 @@ func readUsage(r *cursor, u *chatUsage) bool {
 		r.skip()
 		return false
 	}
-	r.object()
-	n := 0
-	for {
-		key, ok := r.key(&n)
-		if !ok {
-			return true
-		}
+	for key := range r.members() {
 		switch string(key) {
 		case "prompt_tokens":
 			u.PromptTokens, _ = r.int()
@@ -403,13 +348,7 @@ func readUsage(r *cursor, u *chatUsage) bool {
 				r.skip()
 				continue
 			}
-			r.object()
-			m := 0
-			for {
-				k, ok := r.key(&m)
-				if !ok {
-					break
-				}
+			for k := range r.members() {
 				if v, _ := r.int(); string(k) == "cached_tokens" && v > 0 {
 					u.CachedTokens = v
 				}
@@ -418,6 +357,7 @@ func readUsage(r *cursor, u *chatUsage) bool {
 			r.skip()
 		}
 	}
+	return true
 }
 
 // appendUnescaped appends the value of a string's raw content (validated)

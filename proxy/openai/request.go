@@ -210,20 +210,14 @@ func (c *converter) read(body []byte) error {
 		r.fail("a request must be a JSON object")
 		return fmt.Errorf("decoding request: %w", r.err)
 	}
-	r.object()
 	var semantic error
 	keep := func(err error) {
 		if semantic == nil {
 			semantic = err
 		}
 	}
-	n := 0
 	hasMessages := false
-	for {
-		key, ok := r.key(&n)
-		if !ok {
-			break
-		}
+	for key := range r.members() {
 		switch string(key) {
 		case "model":
 			if r.peek() != '"' {
@@ -307,19 +301,14 @@ func (c *converter) metadata(r *cursor) {
 		r.skip()
 		return
 	}
-	r.object()
-	n := 0
-	for {
-		key, ok := r.key(&n)
-		if !ok {
-			return
-		}
+	for key := range r.members() {
 		if string(key) == "user_id" {
 			c.userID = r.rawText()
 		} else {
 			r.skip()
 		}
 	}
+	return
 }
 
 func (c *converter) thinking(r *cursor) {
@@ -327,13 +316,7 @@ func (c *converter) thinking(r *cursor) {
 		r.skip()
 		return
 	}
-	r.object()
-	n := 0
-	for {
-		key, ok := r.key(&n)
-		if !ok {
-			return
-		}
+	for key := range r.members() {
 		switch string(key) {
 		case "type":
 			c.thinkingType = r.text()
@@ -343,6 +326,7 @@ func (c *converter) thinking(r *cursor) {
 			r.skip()
 		}
 	}
+	return
 }
 
 func (c *converter) outputConfig(r *cursor) {
@@ -350,19 +334,14 @@ func (c *converter) outputConfig(r *cursor) {
 		r.skip()
 		return
 	}
-	r.object()
-	n := 0
-	for {
-		key, ok := r.key(&n)
-		if !ok {
-			return
-		}
+	for key := range r.members() {
 		if string(key) == "effort" {
 			c.effort = r.text()
 		} else {
 			r.skip()
 		}
 	}
+	return
 }
 
 // maxStop is the number of stop sequences OpenAI accepts.

@@ -142,17 +142,11 @@ func (c *converter) message(r *cursor, i int, blocks []block) ([]block, error) {
 		r.skip()
 		return blocks, fmt.Errorf("%s: must be an object", path)
 	}
-	r.object()
 	var role string
 	var content []byte
 	var err error
 	read := false
-	n := 0
-	for {
-		key, ok := r.key(&n)
-		if !ok {
-			break
-		}
+	for key := range r.members() {
 		switch string(key) {
 		case "role":
 			role = r.text()

@@ -35,13 +35,7 @@ func (c *converter) toolDefs(r *cursor) error {
 			c.tools = append(c.tools, t)
 			continue
 		}
-		r.object()
-		m := 0
-		for {
-			key, ok := r.key(&m)
-			if !ok {
-				break
-			}
+		for key := range r.members() {
 			switch string(key) {
 			case "type":
 				t.typ = r.text()
@@ -70,14 +64,8 @@ func (c *converter) toolChoice(r *cursor) error {
 		r.skip()
 		return errors.New("tool_choice: must be an object")
 	}
-	r.object()
 	c.choice.set = true
-	n := 0
-	for {
-		key, ok := r.key(&n)
-		if !ok {
-			return nil
-		}
+	for key := range r.members() {
 		switch string(key) {
 		case "type":
 			c.choice.typ = r.text()
@@ -89,6 +77,7 @@ func (c *converter) toolChoice(r *cursor) error {
 			r.skip()
 		}
 	}
+	return nil
 }
 
 // appendTools writes the function tools and the tool choice. Server tools
@@ -185,7 +174,6 @@ func appendSchemaSubset(out, schema []byte, depth int) []byte {
 	if r.peek() != '{' || depth > 64 {
 		return append(out, schema...)
 	}
-	r.object()
 	out = append(out, '{')
 	first := true
 	member := func(key string) {
@@ -196,12 +184,7 @@ func appendSchemaSubset(out, schema []byte, depth int) []byte {
 		out = appendString(out, key)
 		out = append(out, ':')
 	}
-	n := 0
-	for {
-		key, ok := r.key(&n)
-		if !ok {
-			break
-		}
+	for key := range r.members() {
 		k := string(key)
 		switch {
 		case !geminiSchemaKeywords[k]:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"iter"
 	"math/bits"
 	"strconv"
 )
@@ -109,6 +110,26 @@ func (c *cursor) key(n *int) (key []byte, ok bool) {
 		raw = appendUnescaped(nil, raw)
 	}
 	return raw, c.err == nil
+}
+
+// members reads an object member by member: it yields each key with the
+// cursor on the member's value, which the loop body must read or skip. A
+// value that is not an object is an error (as object) and yields nothing.
+// The loop runs to the object's end; a body that stops early leaves the
+// cursor inside the object.
+func (c *cursor) members() iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		if !c.object() {
+			return
+		}
+		n := 0
+		for {
+			key, ok := c.key(&n)
+			if !ok || !yield(key) {
+				return
+			}
+		}
+	}
 }
 
 // array starts reading an array; false (with an error) if the next value is
