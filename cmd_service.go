@@ -34,12 +34,8 @@ func serviceCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: ccbalancer service install|uninstall|start|stop|status [--user] [--config FILE] [--env-file FILE]")
 		fs.PrintDefaults()
 	}
-	action, err := splitAction(fs, args)
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stderr, "service:", err)
-			fs.Usage()
-		}
+	action, ok := parseAction(fs, args)
+	if !ok {
 		return 2
 	}
 	if !slices.Contains(osservice.Actions, action) {

@@ -134,23 +134,29 @@ func executable() (string, error) {
 	return exe, nil
 }
 
-// splitAction parses "ACTION [flags]" or "[flags] ACTION [flags]" with fs and
-// returns the action.
-func splitAction(fs *flag.FlagSet, args []string) (string, error) {
-	if err := fs.Parse(args); err != nil {
-		return "", err
+// parseAction parses `ACTION [flags]` (flags may also come first) for the
+// command fs names, printing what is wrong and the usage when it fails; ok
+// is false then, and the command exits 2.
+func parseAction(fs *flag.FlagSet, args []string) (action string, ok bool) {
+	err := fs.Parse(args)
+	if err == nil && fs.NArg() == 0 {
+		err = errors.New("missing action")
 	}
-	if fs.NArg() == 0 {
-		return "", errors.New("missing action")
+	if err == nil {
+		action = fs.Arg(0)
+		err = fs.Parse(fs.Args()[1:])
 	}
-	action := fs.Arg(0)
-	if err := fs.Parse(fs.Args()[1:]); err != nil {
-		return "", err
+	if err == nil && fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if fs.NArg() > 0 {
-		return "", fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(fs.Output(), "%s: %v\n", fs.Name(), err)
+			fs.Usage()
+		}
+		return "", false
 	}
-	return action, nil
+	return action, true
 }
 
 // autostartCommand implements `ccbalancer autostart enable|disable|status`; returns the exit code.
@@ -162,12 +168,8 @@ func autostartCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: ccbalancer autostart enable|disable|status [--config FILE]")
 		fs.PrintDefaults()
 	}
-	action, err := splitAction(fs, args)
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stderr, "autostart:", err)
-			fs.Usage()
-		}
+	action, ok := parseAction(fs, args)
+	if !ok {
 		return 2
 	}
 	where, _ := autostart.Location()
