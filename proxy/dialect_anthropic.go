@@ -89,27 +89,22 @@ func (anthropicDialect) streamHeader(resp *http.Response) http.Header {
 }
 
 func (anthropicDialect) message(req *request, resp *http.Response, body []byte, secret string) (*reply, *attemptError) {
-	var m struct {
-		Type  string          `json:"type"`
-		Error anthropic.Error `json:"error"`
-		Usage struct {
-			InputTokens              int `json:"input_tokens"`
-			CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
-			CacheReadInputTokens     int `json:"cache_read_input_tokens"`
-			OutputTokens             int `json:"output_tokens"`
-		} `json:"usage"`
-	}
-	if err := json.Unmarshal(body, &m); err != nil {
+	a, err := anthropic.PeekAnswer(body)
+	if err != nil {
 		return nil, providerFailure(health.StateCooling, "HTTP %d with a body that is not JSON: %s", resp.StatusCode, shorten(err.Error(), 80))
 	}
-	switch m.Type {
+	switch a.Type {
 	case "message":
-		req.usage = anthropic.Usage(m.Usage)
+		if a.Usage != nil {
+			req.usage, _ = anthropic.ParseUsage(a.Usage)
+		}
 		return &reply{status: resp.StatusCode, header: responseHeader(resp.Header), body: body}, nil
 	case "error":
-		return nil, errorEvent(m.Error.Type, redact(m.Error.Message, secret), "HTTP 200 with an error body")
+		var e anthropic.Error
+		_ = json.Unmarshal(a.Error, &e)
+		return nil, errorEvent(e.Type, redact(e.Message, secret), "HTTP 200 with an error body")
 	}
-	return nil, providerFailure(health.StateCooling, "HTTP %d with a body that is not a message (type %q)", resp.StatusCode, m.Type)
+	return nil, providerFailure(health.StateCooling, "HTTP %d with a body that is not a message (type %q)", resp.StatusCode, a.Type)
 }
 
 // errorEvent classifies an error a provider reported inside a 200 answer (an

@@ -24,6 +24,19 @@ type wireUsage struct {
 	OutputTokens             *int `json:"output_tokens"`
 }
 
+// ParseUsage decodes a usage object of the Messages API ("input_tokens",
+// "cache_creation_input_tokens", "cache_read_input_tokens",
+// "output_tokens"); counts it lacks are 0.
+func ParseUsage(raw []byte) (Usage, error) {
+	var w wireUsage
+	var u Usage
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return u, fmt.Errorf("decoding usage: %w", err)
+	}
+	w.merge(&u)
+	return u, nil
+}
+
 // merge overwrites the counts present in w.
 func (w *wireUsage) merge(u *Usage) {
 	if w == nil {

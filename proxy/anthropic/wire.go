@@ -133,37 +133,12 @@ func Peek(body []byte) (Fields, error) {
 	s := scanner{b: body}
 	var f Fields
 	var modelErr error // the last model is not a string
-	s.ws()
-	if !s.eat('{') {
-		return f, s.fail("request body must be a JSON object")
-	}
-	s.ws()
-	if s.eat('}') {
-		return f, s.end()
-	}
-	for {
-		s.ws()
-		ks, ke, esc, err := s.str()
-		if err != nil {
-			return f, err
-		}
-		key := body[ks+1 : ke-1]
-		if esc {
-			key = unescape(body[ks:ke])
-		}
-		s.ws()
-		if !s.eat(':') {
-			return f, s.fail("expected ':' after object key")
-		}
-		s.ws()
-		vs := s.i
+	err := s.members("request body", func(key []byte) {
 		s.inMessages = string(key) == "messages"
 		if s.inMessages {
 			s.unsigned = false // only the last messages counts
 		}
-		if err := s.value(0); err != nil {
-			return f, err
-		}
+	}, func(key []byte, ks, vs int) error {
 		s.inMessages = false
 		v := body[vs:s.i]
 		switch string(key) {
@@ -175,7 +150,7 @@ func Peek(body []byte) (Fields, error) {
 			}
 			var m string
 			if err := json.Unmarshal(v, &m); err != nil {
-				return f, &SyntaxError{vs, "model: " + err.Error()}
+				return &SyntaxError{vs, "model: " + err.Error()}
 			}
 			f.Model, f.ModelStart, f.ModelEnd, f.HasModel = m, vs, s.i, true
 			modelErr = nil
@@ -189,17 +164,98 @@ func Peek(body []byte) (Fields, error) {
 			f.MessagesStart, f.MessagesEnd = vs, s.i
 			f.UnsignedThinking = s.unsigned
 		}
+		return nil
+	})
+	if err != nil {
+		return f, err
+	}
+	if modelErr != nil {
+		return Fields{}, modelErr
+	}
+	return f, s.end()
+}
+
+// Answer is what the proxy reads of a non-streamed answer: its type
+// ("message", or "error" from a provider that answers 200 with an error
+// body) and the raw JSON of its usage and error members (nil when absent).
+type Answer struct {
+	Type         string
+	Usage, Error []byte
+}
+
+// PeekAnswer validates that body is one JSON object, as Peek does for a
+// request, and reads its top-level type, usage and error members, without
+// decoding the rest (the content may be most of a large answer).
+func PeekAnswer(body []byte) (Answer, error) {
+	s := scanner{b: body}
+	var a Answer
+	err := s.members("answer", nil, func(key []byte, ks, vs int) error {
+		v := body[vs:s.i]
+		switch string(key) {
+		case "type":
+			if err := json.Unmarshal(v, &a.Type); err != nil {
+				return &SyntaxError{vs, "type: " + err.Error()}
+			}
+		case "usage":
+			a.Usage = v
+		case "error":
+			a.Error = v
+		}
+		return nil
+	})
+	if err != nil {
+		return a, err
+	}
+	return a, s.end()
+}
+
+// members scans the object at the cursor (what names it in errors). For
+// each member it calls before (if not nil) with the key, before the value
+// is scanned, and after with the key, where the key starts and where the
+// value starts, once it is scanned (it ends at s.i). A key written with
+// escapes is unescaped.
+func (s *scanner) members(what string, before func(key []byte), after func(key []byte, ks, vs int) error) error {
+	s.ws()
+	if !s.eat('{') {
+		return s.fail(what + " must be a JSON object")
+	}
+	s.ws()
+	if s.eat('}') {
+		return nil
+	}
+	for {
+		s.ws()
+		ks, ke, esc, err := s.str()
+		if err != nil {
+			return err
+		}
+		key := s.b[ks+1 : ke-1]
+		if esc {
+			key = unescape(s.b[ks:ke])
+		}
+		s.ws()
+		if !s.eat(':') {
+			return s.fail("expected ':' after object key")
+		}
+		s.ws()
+		vs := s.i
+		if before != nil {
+			before(key)
+		}
+		if err := s.value(0); err != nil {
+			return err
+		}
+		if err := after(key, ks, vs); err != nil {
+			return err
+		}
 		s.ws()
 		if s.eat(',') {
 			continue
 		}
 		if s.eat('}') {
-			if modelErr != nil {
-				return Fields{}, modelErr
-			}
-			return f, s.end()
+			return nil
 		}
-		return f, s.fail("expected ',' or '}' in object")
+		return s.fail("expected ',' or '}' in object")
 	}
 }
 

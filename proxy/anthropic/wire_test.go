@@ -140,3 +140,41 @@ func TestRewriteModelParts(t *testing.T) {
 		t.Error("unchanged model reported a rewrite")
 	}
 }
+
+func TestPeekAnswer(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		body    string
+		want    Answer
+		wantErr bool
+	}{
+		{"message", `{"id":"m","type":"message","content":[{"type":"text","text":"hi"}],"usage":{"input_tokens":3,"output_tokens":2}}`,
+			Answer{Type: "message", Usage: []byte(`{"input_tokens":3,"output_tokens":2}`)}, false},
+		{"error body", `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`,
+			Answer{Type: "error", Error: []byte(`{"type":"overloaded_error","message":"Overloaded"}`)}, false},
+		{"escaped key", `{"typ\u0065":"message"}`, Answer{Type: "message"}, false},
+		{"nested type is not the answer's", `{"content":[{"type":"text"}]}`, Answer{}, false},
+		{"cut", `{"type":"message","content":[`, Answer{Type: "message"}, true},
+		{"not an object", `["type","message"]`, Answer{}, true},
+		{"type not a string", `{"type":1}`, Answer{}, true},
+		{"trailing data", `{"type":"message"} x`, Answer{Type: "message"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := PeekAnswer([]byte(tt.body))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want an error: %v", err, tt.wantErr)
+			}
+			if err == nil {
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("(-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+	u, err := ParseUsage([]byte(`{"input_tokens":3,"cache_read_input_tokens":5,"output_tokens":2}`))
+	if err != nil || u != (Usage{InputTokens: 3, CacheReadInputTokens: 5, OutputTokens: 2}) {
+		t.Errorf("ParseUsage = %+v, %v", u, err)
+	}
+}

@@ -118,40 +118,92 @@ func (i Info) Wait(now time.Time) time.Duration {
 	return max(d, 0)
 }
 
-// Parse reads the limit headers of one answer that arrived at now.
-func Parse(h http.Header, now time.Time) Info {
-	info := Info{RetryAfter: retryAfter(h.Get("Retry-After"), now)}
+// family tells how a window's headers are named and how its reset reads.
+type family int
+
+const (
+	anthropicAPI family = iota // resets in RFC 3339
+	unified                    // resets in Unix seconds, utilization, status
+	openAIStyle                // resets as durations
+)
+
+// windowHeaders are the header names of one window, in canonical form,
+// built once.
+type windowHeaders struct {
+	name                                         string
+	family                                       family
+	limit, remaining, reset, utilization, status string
+}
+
+var windows = func() []windowHeaders {
+	var ws []windowHeaders
 	for _, name := range []string{"requests", "tokens", "input-tokens", "output-tokens"} {
-		p := "Anthropic-Ratelimit-" + name + "-"
-		w := Window{Name: name, Limit: count(h.Get(p + "Limit")), Remaining: count(h.Get(p + "Remaining")), Utilization: -1,
-			Reset: rfc3339(h.Get(p + "Reset"))}
-		if w.Limit >= 0 || w.Remaining >= 0 || !w.Reset.IsZero() {
-			info.Windows = append(info.Windows, w)
-		}
+		p := "Anthropic-Ratelimit-" + http.CanonicalHeaderKey(name) + "-"
+		ws = append(ws, windowHeaders{name: name, family: anthropicAPI, limit: p + "Limit", remaining: p + "Remaining", reset: p + "Reset"})
 	}
 	for _, name := range []string{"5h", "7d", "unified"} {
 		p := "Anthropic-Ratelimit-Unified-"
 		if name != "unified" {
-			p += name + "-"
+			p += http.CanonicalHeaderKey(name) + "-"
 		}
-		w := Window{Name: name, Limit: -1, Remaining: -1, Utilization: share(h.Get(p + "Utilization")),
-			Status: strings.ToLower(strings.TrimSpace(h.Get(p + "Status"))), Reset: unixOrDuration(h.Get(p+"Reset"), now)}
-		if w.Utilization >= 0 || w.Status != "" || !w.Reset.IsZero() {
-			info.Windows = append(info.Windows, w)
-		}
+		ws = append(ws, windowHeaders{name: name, family: unified, reset: p + "Reset", utilization: p + "Utilization", status: p + "Status"})
 	}
 	for _, name := range []string{"requests", "tokens"} {
-		w := Window{Name: name, Limit: count(h.Get("X-Ratelimit-Limit-" + name)), Remaining: count(h.Get("X-Ratelimit-Remaining-" + name)),
-			Utilization: -1, Reset: unixOrDuration(h.Get("X-Ratelimit-Reset-"+name), now)}
-		if w.Limit >= 0 || w.Remaining >= 0 || !w.Reset.IsZero() {
+		ws = append(ws, windowHeaders{name: name, family: openAIStyle, limit: "X-Ratelimit-Limit-" + http.CanonicalHeaderKey(name),
+			remaining: "X-Ratelimit-Remaining-" + http.CanonicalHeaderKey(name), reset: "X-Ratelimit-Reset-" + http.CanonicalHeaderKey(name)})
+	}
+	return ws
+}()
+
+// Parse reads the limit headers of one answer that arrived at now. An
+// answer with none (the usual case) costs a look at each header's name.
+func Parse(h http.Header, now time.Time) Info {
+	found := false
+	for k := range h {
+		if k == "Retry-After" || strings.HasPrefix(k, "Anthropic-Ratelimit-") || strings.HasPrefix(k, "X-Ratelimit-") {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return Info{}
+	}
+	info := Info{RetryAfter: retryAfter(get(h, "Retry-After"), now)}
+	for _, wh := range windows {
+		w := Window{Name: wh.name, Limit: count(get(h, wh.limit)), Remaining: count(get(h, wh.remaining)), Utilization: -1}
+		switch wh.family {
+		case anthropicAPI:
+			w.Reset = rfc3339(get(h, wh.reset))
+		case unified:
+			w.Utilization = share(get(h, wh.utilization))
+			w.Status = strings.ToLower(strings.TrimSpace(get(h, wh.status)))
+			w.Reset = unixOrDuration(get(h, wh.reset), now)
+		case openAIStyle:
+			w.Reset = unixOrDuration(get(h, wh.reset), now)
+		}
+		if w.Limit >= 0 || w.Remaining >= 0 || w.Utilization >= 0 || w.Status != "" || !w.Reset.IsZero() {
 			info.Windows = append(info.Windows, w)
 		}
 	}
 	return info
 }
 
+// get is h.Get for a name already in canonical form ("" names nothing).
+func get(h http.Header, name string) string {
+	if name == "" {
+		return ""
+	}
+	if vs := h[name]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+
 // count reads a non-negative integer, -1 when absent or malformed.
 func count(v string) int64 {
+	if v == "" {
+		return -1
+	}
 	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 	if err != nil || n < 0 {
 		return -1
@@ -162,6 +214,9 @@ func count(v string) int64 {
 // share reads a utilization between 0 and 1 (a percentage above 1 is read
 // as such), -1 when absent or malformed.
 func share(v string) float64 {
+	if v == "" {
+		return -1
+	}
 	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 	if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
 		return -1
@@ -173,6 +228,9 @@ func share(v string) float64 {
 }
 
 func rfc3339(v string) time.Time {
+	if v == "" {
+		return time.Time{}
+	}
 	t, err := time.Parse(time.RFC3339, strings.TrimSpace(v))
 	if err != nil {
 		return time.Time{}
