@@ -127,8 +127,12 @@ type request struct {
 	st     *state
 	// rt is the request's routing: the profile it named, or the top level;
 	// set is the settings that apply to it (rt.set).
-	rt      *routing
-	set     config.Settings
+	rt  *routing
+	set config.Settings
+	// redact removes secrets from all that leaves for the client and from
+	// failure reasons: the state's, and with passthrough providers the
+	// client's own credential.
+	redact  *redactor
 	session string
 	// key is the key (from 0) of the provider the current attempt uses;
 	// quota is what the last answer's headers said about limits.
@@ -189,8 +193,11 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, st *stat
 	if rtg.profile != "" {
 		log = log.With(slog.String("profile", rtg.profile))
 	}
-	req := &request{w: w, r: r, body: body, held: held, fields: f, log: log, st: st, rt: rtg, set: rtg.set,
+	req := &request{w: w, r: r, body: body, held: held, fields: f, log: log, st: st, rt: rtg, set: rtg.set, redact: st.redact,
 		session: r.Header.Get("X-Claude-Code-Session-Id"), start: time.Now()}
+	if st.passthrough {
+		req.redact = st.redact.with(r.Header.Get("X-Api-Key"), strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+	}
 	if s.sharing(req.set) {
 		s.share(req, rt)
 		return

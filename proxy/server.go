@@ -60,6 +60,11 @@ type state struct {
 	gen uint64
 	// budgeted: some provider, or the settings, has a budget.
 	budgeted bool
+	// redact knows the configuration's secrets (redact.go); passthrough
+	// says a provider forwards the client's own credential, which is then
+	// a secret too.
+	redact      *redactor
+	passthrough bool
 }
 
 // Server is the proxy. Create it with New; Start and Stop open and close the
@@ -156,6 +161,7 @@ func buildState(cfg *config.Config, version string) (*state, error) {
 		upstreams: make(map[string]*upstream, len(cfg.Providers)),
 		top:       newRouting("", cfg.Routes, cfg.Settings),
 		profiles:  make(map[string]*routing, len(cfg.Profiles)),
+		redact:    newRedactor(secretsOf(cfg)...),
 	}
 	for _, p := range cfg.Profiles {
 		st.profiles[p.Name] = newRouting(p.Name, p.Routes, p.Settings)
@@ -166,6 +172,7 @@ func buildState(cfg *config.Config, version string) (*state, error) {
 		if !p.Enabled {
 			continue
 		}
+		st.passthrough = st.passthrough || p.AuthValue.IsPassthrough()
 		u, err := newUpstream(p, cfg.Settings, version)
 		if err != nil {
 			return nil, err

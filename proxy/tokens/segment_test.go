@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"strconv"
+	"sync/atomic"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -110,6 +111,35 @@ func TestCountContextCancelled(t *testing.T) {
 	}
 	if errors.Is(err, ErrInvalidRequest) {
 		t.Errorf("a cancelled count is reported as the request's fault: %v", err)
+	}
+}
+
+// countdown is a context that ends after n calls to Err.
+type countdown struct {
+	context.Context
+	n atomic.Int32
+}
+
+func (c *countdown) Err() error {
+	if c.n.Add(-1) < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestCountStopsMidway: a count ends within one segment of its context
+// ending, however much text is left.
+func TestCountStopsMidway(t *testing.T) {
+	t.Parallel()
+	ctx := &countdown{Context: context.Background()}
+	ctx.n.Store(3)
+	body := `{"messages":[{"role":"user","content":"` + strings.Repeat("A", 8<<20) + `"}]}`
+	n, err := CountContext(ctx, []byte(body))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("CountContext = %d, %v; want context.Canceled", n, err)
+	}
+	if left := ctx.n.Load(); left != -1 {
+		t.Errorf("the context was asked %d more times after it ended", -1-left)
 	}
 }
 
