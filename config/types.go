@@ -7,6 +7,7 @@ import (
 	"net"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -83,6 +84,27 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 // IsPassthrough reports whether the client's own credential is to be forwarded.
 func (s Secret) IsPassthrough() bool { return s == Passthrough }
 
+// RedactURL returns raw with its user info (a password, or a token given as
+// the user name) replaced: "https://[REDACTED]@host/path". Use it wherever a
+// URL is shown (check, the start-up banner, /providers, the tray, logs and
+// errors). It also works on text that does not parse as a URL.
+func RedactURL(raw string) string {
+	i := strings.Index(raw, "://") + 3
+	if i < 3 {
+		i = 0 // no scheme: "user:pass@host" is still user info
+	}
+	rest := raw[i:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndexByte(rest[:end], '@')
+	if at < 0 {
+		return raw
+	}
+	return raw[:i] + "[REDACTED]@" + rest[at+1:]
+}
+
 // Config is a whole, validated providers.yaml.
 type Config struct {
 	// Path is the file the config was read from ("" when built in memory).
@@ -141,6 +163,9 @@ func (p Provider) Credentials() []Secret {
 	}
 	return []Secret{p.AuthValue}
 }
+
+// DisplayURL is BaseURL as it may be shown: without its user info.
+func (p Provider) DisplayURL() string { return RedactURL(p.BaseURL) }
 
 // SameEndpoint reports whether p and q reach the same provider the same way:
 // everything but the line they were read from, their prices and their

@@ -33,7 +33,7 @@ type Snapshot struct {
 type ProviderStatus struct {
 	Name    string
 	Type    config.ProviderType
-	BaseURL string
+	BaseURL string // without user info (config.RedactURL)
 	Enabled bool
 	// State is the provider's state (DESIGN.md section 10); StateDisabled
 	// when Enabled is false.

@@ -36,7 +36,7 @@ func (e *ModelsError) Error() string {
 func modelsRequest(ctx context.Context, p config.Provider, key int) (*http.Request, *redactor, error) {
 	base, err := url.Parse(p.BaseURL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("provider %s: base_url: %w", p.Name, err)
+		return nil, nil, fmt.Errorf("provider %s: base_url %s is not a URL", p.Name, p.DisplayURL())
 	}
 	u := &upstream{cfg: p, base: base}
 	target := u.endpoint("/v1/models", "limit=1000")

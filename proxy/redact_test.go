@@ -238,3 +238,40 @@ func BenchmarkRedact(b *testing.B) {
 		})
 	}
 }
+
+// TestURLUserInfoHidden: a base_url with user info serves (the user info is
+// sent as basic authentication) and is never shown: not in /providers, not in
+// a snapshot, not in a failure reason.
+func TestURLUserInfoHidden(t *testing.T) {
+	t.Parallel()
+	const pw = "pa55-w0rd-secret"
+	dead := refusedURL(t)
+	e := newEnv(t, func(c *config.Config) {
+		for i := range c.Providers {
+			c.Providers[i].BaseURL = strings.Replace(c.Providers[i].BaseURL, "http://", "http://user:"+pw+"@", 1)
+		}
+		c.Providers[0].BaseURL = strings.Replace(dead, "http://", "http://tok3n-as-user-name@", 1)
+	}, upSpec{name: "A", url: "unused"}, upSpec{name: "B"})
+	resp, body, err := e.send(false, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%d %v %s", resp.StatusCode, err, body)
+	}
+	if got := e.ups["B"].Requests()[0].Header.Get("Authorization"); !strings.HasPrefix(got, "Basic ") {
+		t.Errorf("B got Authorization %q, want the URL's user info as basic authentication", got)
+	}
+	r, err := e.client.Get(e.front.URL + "/providers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	out := string(b) + fmt.Sprintf("%+v", e.srv.Snapshot())
+	for _, secret := range []string{pw, "tok3n-as-user-name"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("/providers or the snapshot shows %q:\n%s", secret, out)
+		}
+	}
+	if !strings.Contains(string(b), `"base_url": "http://[REDACTED]@127.0.0.1:`) {
+		t.Errorf("/providers does not show the redacted base_url: %s", b)
+	}
+}

@@ -501,7 +501,7 @@ func (s *Server) Snapshot() Snapshot {
 		ps := ProviderStatus{
 			Name:              p.Name,
 			Type:              p.Type,
-			BaseURL:           p.BaseURL,
+			BaseURL:           p.DisplayURL(),
 			Enabled:           p.Enabled,
 			State:             state,
 			StateReason:       h.Reason,
