@@ -63,10 +63,13 @@ func (s *Server) routes() http.Handler {
 
 // allowed enforces DESIGN.md section 9: a web page must not be able to spend
 // the user's keys (Origin and Host checks against DNS rebinding), and a
-// proxy listening beyond loopback requires the configured auth key.
+// proxy listening beyond loopback requires the configured auth key. Pages
+// of settings.allowed_origins get CORS (cors.go); a preflight, which never
+// carries credentials, is answered here.
 func (s *Server) allowed(w http.ResponseWriter, r *http.Request) bool {
 	set := s.state.Load().cfg.Settings
-	if origin := r.Header.Get("Origin"); origin != "" && !contains(set.AllowedOrigins, origin) {
+	origin := r.Header.Get("Origin")
+	if origin != "" && !contains(set.AllowedOrigins, origin) {
 		anthropic.WriteError(w, http.StatusForbidden, anthropic.ErrPermission,
 			fmt.Sprintf("requests from the browser origin %q are refused (add it to settings.allowed_origins to allow it)", origin))
 		return false
@@ -75,6 +78,13 @@ func (s *Server) allowed(w http.ResponseWriter, r *http.Request) bool {
 		anthropic.WriteError(w, http.StatusForbidden, anthropic.ErrPermission,
 			fmt.Sprintf("Host %q is not a loopback name; refused", r.Host))
 		return false
+	}
+	if isPreflight(r) {
+		preflight(w, r)
+		return false
+	}
+	if origin != "" {
+		allowOrigin(w.Header(), origin)
 	}
 	if set.AuthKey != "" && r.URL.Path != "/" && !clientKeyMatches(r, set.AuthKey.Reveal()) {
 		anthropic.WriteError(w, http.StatusUnauthorized, anthropic.ErrAuthentication,

@@ -24,8 +24,15 @@ var clientOnly = map[string]bool{
 }
 
 // upstreamOnly are response headers that never reach the client: lengths we
-// set ourselves, and a redirect's target, which is never followed nor shown.
-var upstreamOnly = map[string]bool{"Content-Length": true, "Location": true}
+// set ourselves, a redirect's target, which is never followed nor shown,
+// and CORS headers, which the proxy alone sets (cors.go).
+var upstreamOnly = func() map[string]bool {
+	m := map[string]bool{"Content-Length": true, "Location": true}
+	for _, h := range corsHeaders {
+		m[h] = true
+	}
+	return m
+}()
 
 func copyRequestHeaders(dst, src http.Header) {
 	for k, vs := range src {
