@@ -46,12 +46,12 @@ func TestCORS(t *testing.T) {
 		{
 			name: "preflight needs no auth key", authKey: "proxy-key-123", method: "OPTIONS", path: "/v1/messages",
 			header: map[string]string{"Origin": pageOrigin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"},
-			want: want{204, map[string]string{"Access-Control-Allow-Origin": pageOrigin, "Access-Control-Allow-Headers": "authorization,content-type"}},
+			want:   want{204, map[string]string{"Access-Control-Allow-Origin": pageOrigin, "Access-Control-Allow-Headers": "authorization,content-type"}},
 		},
 		{
 			name: "preflight from a public page to loopback (Private Network Access)", method: "OPTIONS", path: "/v1/messages",
 			header: map[string]string{"Origin": pageOrigin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Private-Network": "true"},
-			want: want{204, map[string]string{"Access-Control-Allow-Origin": pageOrigin, "Access-Control-Allow-Private-Network": "true"}},
+			want:   want{204, map[string]string{"Access-Control-Allow-Origin": pageOrigin, "Access-Control-Allow-Private-Network": "true"}},
 		},
 		{
 			name: "preflight for a method the proxy does not serve", method: "OPTIONS", path: "/v1/messages",
