@@ -258,6 +258,23 @@ type Settings struct {
 	// MaxEventBytes bounds one line and one event of an upstream stream (both
 	// dialects); a stream past it fails.
 	MaxEventBytes int64
+	// MaxBodyMemory bounds the request bodies held at once (read, or kept
+	// for failover while their answers run). A request whose body does not
+	// fit waits briefly for memory, then gets 503 with retry-after. It is at
+	// least MaxBodyBytes.
+	MaxBodyMemory int64
+	// BodyReadTimeout bounds the time to receive a request body once its
+	// headers arrived (408 past it), so that a client that sends slowly or
+	// not at all cannot hold its connection.
+	BodyReadTimeout time.Duration
+	// MaxConnections bounds open client connections. At the bound, the
+	// connection idle the longest is closed to make room; when none is
+	// idle, new connections wait until one closes.
+	MaxConnections int
+	// ShutdownGrace is how long answers still running may go on when the
+	// proxy stops (SIGTERM, service stop, Quit in the tray); then they are
+	// aborted, never ended cleanly, so that clients retry.
+	ShutdownGrace time.Duration
 	// AllowedOrigins lists browser origins that may call the proxy. Requests with any
 	// other Origin header are refused.
 	AllowedOrigins []string
@@ -306,6 +323,10 @@ func Defaults() Settings {
 		QuotaNearLimit:      0.9,
 		ProbeInterval:       5 * time.Minute,
 		UsageRetention:      90 * 24 * time.Hour,
+		MaxBodyMemory:       256 << 20,
+		BodyReadTimeout:     60 * time.Second,
+		MaxConnections:      256,
+		ShutdownGrace:       30 * time.Second,
 	}
 }
 

@@ -21,6 +21,12 @@ type Snapshot struct {
 	LogFile    string
 	Providers  []ProviderStatus // in config order
 	Routes     int
+	// InFlight counts the client requests being served (answers running);
+	// Connections the open client connections; BodyBytes the request body
+	// bytes held (resources.go).
+	InFlight    int
+	Connections int
+	BodyBytes   int64
 	// LastServed is the provider that served the latest request, at
 	// LastServedAt; "" and zero before the first.
 	LastServed   string

@@ -39,9 +39,9 @@ func (s *Server) routes() http.Handler {
 		}
 		switch path {
 		case "/v1/messages":
-			method(http.MethodPost, func(w http.ResponseWriter, r *http.Request) { s.handleMessages(w, r, st, rt) })
+			method(http.MethodPost, s.bounded(func(w http.ResponseWriter, r *http.Request) { s.handleMessages(w, r, st, rt) }))
 		case "/v1/messages/count_tokens":
-			method(http.MethodPost, s.handleCountTokens)
+			method(http.MethodPost, s.bounded(s.handleCountTokens))
 		case "/":
 			method(http.MethodGet, s.handleRoot)
 		case "/providers":

@@ -79,6 +79,7 @@ type Server struct {
 	selector *route.Selector
 	bus      Bus
 	handler  http.Handler
+	limits   *limits      // connections and body memory (resources.go)
 	metrics  http.Handler // GET /metrics
 	probes   prober
 	flights  *dedup.Group
@@ -135,6 +136,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.state.Store(st)
+	s.limits = newLimits(cfg.Settings)
 	s.metrics = newMetricsHandler(s)
 	s.setKeys(cfg)
 	s.applyShareSettings(cfg.Settings)
@@ -223,10 +225,12 @@ func (s *Server) Start() error {
 
 // serveLocked serves on ln in the background as the current listener.
 func (s *Server) serveLocked(ln net.Listener) {
+	ln = s.limits.conns.listener(ln)
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       5 * time.Minute,
+		ConnState:         s.limits.conns.track,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	s.srv = srv
@@ -414,6 +418,7 @@ func (s *Server) Reload() error {
 	}
 	st.gen = old.gen + 1
 	s.state.Store(st)
+	s.limits.apply(cfg.Settings)
 	s.carryHealth(old.cfg, cfg)
 	s.setKeys(cfg)
 	// Routes may have changed: answers cached under the old ones go.
@@ -483,7 +488,9 @@ func (s *Server) Snapshot() Snapshot {
 		ConfigPath: st.cfg.Path,
 		LogFile:    s.logFile,
 		Routes:     len(st.cfg.Routes),
+		InFlight:   int(s.inFlight.Load()),
 	}
+	snap.Connections, snap.BodyBytes = s.limits.usage()
 	if ls := s.lastServed.Load(); ls != nil {
 		snap.LastServed, snap.LastServedAt = ls.provider, ls.at
 	}
