@@ -126,8 +126,9 @@ func TestBodyMemoryBudget(t *testing.T) {
 	}
 }
 
-// startServer runs a Server on a loopback port of its own.
-func startServer(t *testing.T, tweak func(*config.Config), specs ...upSpec) (*Server, string) {
+// startServer runs a Server on a loopback port of its own, with the fake
+// upstreams of e.
+func startServer(t *testing.T, tweak func(*config.Config), specs ...upSpec) (*Server, *env) {
 	t.Helper()
 	e := newEnv(t, tweak, specs...)
 	srv, err := New(e.srv.state.Load().cfg, Options{Listen: "127.0.0.1:0"})
@@ -138,7 +139,7 @@ func startServer(t *testing.T, tweak func(*config.Config), specs ...upSpec) (*Se
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	return srv, srv.Addr()
+	return srv, e
 }
 
 const getRoot = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
@@ -148,7 +149,8 @@ const getRoot = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 // make room; when none is idle, a new one waits until one closes.
 func TestConnectionLimit(t *testing.T) {
 	t.Parallel()
-	srv, addr := startServer(t, func(c *config.Config) { c.Settings.MaxConnections = 2 }, ups("A")...)
+	srv, _ := startServer(t, func(c *config.Config) { c.Settings.MaxConnections = 2 }, ups("A")...)
+	addr := srv.Addr()
 
 	// Two keep-alive connections, idle after one request each.
 	var idle []*bufio.Reader

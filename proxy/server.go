@@ -262,9 +262,11 @@ func (s *Server) openListener() (net.Listener, error) {
 	return ln, nil
 }
 
-// Stop closes the listener. In-flight requests go on until they finish or ctx
-// ends; then their connections are closed (clients see an aborted response
-// and retry).
+// Stop closes the listener. Answers still running go on for
+// settings.shutdown_grace (or until ctx ends, if sooner); then their
+// connections are closed, so that their clients see an aborted answer, never
+// a clean end, and retry. While it waits, the log and EventStopping say how
+// many answers are still running.
 func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -273,11 +275,19 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	s.bound.Store(nil)
 	s.stopProbes()
+	grace := s.state.Load().cfg.Settings.ShutdownGrace
+	if grace <= 0 {
+		grace = config.Defaults().ShutdownGrace
+	}
+	ctx, cancel := context.WithTimeout(ctx, grace)
+	defer cancel()
 	s.drainMu.Lock()
 	srvs := append(s.draining, s.srv)
 	s.draining = nil
 	s.drainMu.Unlock()
-	err := s.shutdown(ctx, srvs...)
+	done := make(chan error, 1)
+	go func() { done <- s.shutdown(ctx, srvs...) }()
+	err := s.waitRunning(ctx, done)
 	s.serveWG.Wait()
 	s.srv = nil
 	s.log.Info("proxy stopped")
@@ -286,15 +296,21 @@ func (s *Server) Stop(ctx context.Context) error {
 }
 
 // shutdown stops servers, letting their requests in flight finish until ctx
-// ends, then closing their connections.
+// ends, then closing their connections (the answers still running are
+// aborted).
 func (s *Server) shutdown(ctx context.Context, srvs ...*http.Server) error {
 	var errs []error
 	var wg sync.WaitGroup
 	var mu sync.Mutex
+	var once sync.Once
 	for _, srv := range srvs {
 		wg.Go(func() {
 			if err := srv.Shutdown(ctx); err != nil {
-				s.log.Warn("grace period over, aborting in-flight requests", slog.Int64("in_flight", s.inFlight.Load()))
+				once.Do(func() {
+					n := s.inFlight.Load()
+					s.log.Warn("grace period over; aborting the answers still running", slog.Int64("running", n))
+					s.bus.publish(Event{Kind: EventStopping, Time: time.Now(), InFlight: int(n)})
+				})
 				err = srv.Close()
 				mu.Lock()
 				errs = append(errs, err)
@@ -306,12 +322,36 @@ func (s *Server) shutdown(ctx context.Context, srvs ...*http.Server) error {
 	return errors.Join(errs...)
 }
 
-// Close stops the server with a short grace period and releases its
-// resources. The Server cannot be started again.
+// stopReportEvery is how often a stop that waits for answers says how many
+// are still running, when that number changed.
+const stopReportEvery = time.Second
+
+// waitRunning waits for Shutdown's result (done), saying how many answers
+// are still running: at once, then whenever the number changes.
+func (s *Server) waitRunning(ctx context.Context, done <-chan error) error {
+	deadline, _ := ctx.Deadline()
+	tick := time.NewTicker(stopReportEvery)
+	defer tick.Stop()
+	last := int64(-1)
+	for {
+		if n := s.inFlight.Load(); n != last && n > 0 {
+			last = n
+			s.log.Info("stopping: answers still running", slog.Int64("running", n),
+				slog.Duration("aborted_in", time.Until(deadline).Round(time.Second)))
+			s.bus.publish(Event{Kind: EventStopping, Time: time.Now(), InFlight: int(n), Until: deadline})
+		}
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+		}
+	}
+}
+
+// Close stops the server (settings.shutdown_grace for the answers still
+// running) and releases its resources. The Server cannot be started again.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.Stop(ctx)
+	err := s.Stop(context.Background())
 	s.flights.Wait()
 	if s.ledger != nil {
 		if lerr := s.ledger.Close(); lerr != nil {
