@@ -47,8 +47,8 @@ func longRuns(n int) map[string]string {
 }
 
 // TestEstimateBound checks the bound documented in segment.go against
-// tiktoken's own count: equal when no cut was forced, and at most one token
-// apart per forced cut.
+// tiktoken's own count: equal when no cut was forced, and at most
+// maxCutError tokens apart per forced cut.
 func TestEstimateBound(t *testing.T) {
 	t.Parallel()
 	exact := reference(t)
@@ -61,7 +61,7 @@ func TestEstimateBound(t *testing.T) {
 			c := counter{enc: enc, ctx: context.Background()}
 			got, want := c.text(s), exact(s)
 			forced := segments(s, func(string) bool { return true })
-			if d := got - want; d > forced || -d > forced {
+			if d := got - want; d > maxCutError*forced || -d > maxCutError*forced {
 				t.Errorf("%s, %d bytes: estimate %d, tiktoken %d: %d apart with %d forced cuts", name, len(s), got, want, d, forced)
 			}
 		}
