@@ -56,7 +56,7 @@ func TestEstimateBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []int{100, 1000, 20000} {
+	for _, n := range []int{100, 1000, 6000} {
 		for name, s := range longRuns(n) {
 			c := counter{enc: enc, ctx: context.Background()}
 			got, want := c.text(s), exact(s)
