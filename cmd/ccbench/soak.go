@@ -156,7 +156,8 @@ func cmdSoak(args []string) error {
 	base := "http://" + p.Addr
 	logf("soak: ccbalancer (pid %d) on %s, %d clients for %s", p.PID(), p.Addr, f.conc, f.duration)
 
-	res := &soakResults{Flags: f, Version: version, Started: time.Now(), Outcomes: map[string]int{}, Abuse: map[string]int{}, Reloads: map[string]int{}}
+	res := &soakResults{Flags: f, Version: version, Started: time.Now(), Outcomes: map[string]int{}, Abuse: map[string]int{},
+		AbuseLongest: map[string]time.Duration{}, Reloads: map[string]int{}}
 	mon := &monitor{pid: p.PID(), base: base}
 	time.Sleep(2 * time.Second) // start-up garbage settles
 	res.Start = mon.sample()

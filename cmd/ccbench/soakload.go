@@ -37,6 +37,7 @@ type soakResults struct {
 	Requests      int
 	Outcomes      map[string]int // load requests by outcome
 	Abuse         map[string]int // abusive clients' requests by outcome
+	AbuseLongest  map[string]time.Duration
 	Reloads       map[string]int
 	FalseComplete int // answers that looked complete but were not
 	Hangs         int
@@ -197,7 +198,12 @@ type abuser struct {
 
 func (a abuser) run(ctx context.Context, addr string, res *soakResults) {
 	for ctx.Err() == nil {
-		res.count(&res.Abuse, a.name+": "+a.once(ctx, addr))
+		start := time.Now()
+		key := a.name + ": " + a.once(ctx, addr)
+		res.mu.Lock()
+		res.Abuse[key]++
+		res.AbuseLongest[key] = max(res.AbuseLongest[key], time.Since(start))
+		res.mu.Unlock()
 		select {
 		case <-ctx.Done():
 		case <-time.After(200 * time.Millisecond):
@@ -205,7 +211,7 @@ func (a abuser) run(ctx context.Context, addr string, res *soakResults) {
 	}
 }
 
-// rawExchange dials addr, writes head and body, then waits (at most 30 s)
+// rawExchange dials addr, writes head and body, then waits (at most 60 s)
 // for the status line of the answer.
 func rawExchange(ctx context.Context, addr, head string, body io.Reader) string {
 	c, err := dialLoopback(ctx, addr)
@@ -213,7 +219,7 @@ func rawExchange(ctx context.Context, addr, head string, body io.Reader) string 
 		return "dial failed"
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second))
+	c.SetDeadline(time.Now().Add(60 * time.Second))
 	if _, err := io.WriteString(c, head); err != nil {
 		return "write failed"
 	}
@@ -224,7 +230,7 @@ func rawExchange(ctx context.Context, addr, head string, body io.Reader) string 
 	if err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			return "no answer in 30 s"
+			return "no answer in 60 s"
 		}
 		return "connection closed without an answer"
 	}
@@ -294,7 +300,7 @@ var abusers = []abuser{
 		body := `{"model":"claude-sonnet-5","messages":[{"role":"user","content":"` + hugeText + `"}]}`
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/v1/messages/count_tokens", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
-		c := &http.Client{Timeout: 60 * time.Second}
+		c := &http.Client{Timeout: 2 * time.Minute}
 		resp, err := c.Do(req)
 		if err != nil {
 			return "no answer: " + shortErr(err)
