@@ -26,8 +26,10 @@ import (
 // The bound is measured, not proven: TestEstimateBound on runs of letters,
 // base64, digits, white space, newlines, punctuation and CJK, and
 // FuzzEstimate against tiktoken's own count. So the estimate is within
-// maxCutError*ceil(len/maxRun) tokens of the exact count: for a text made of
-// one long run, within 2% (typically 0 to 1 token per cut).
+// maxCutError*ceil(len/maxRun) tokens of the exact count. Measured on texts
+// that are one long run: 0 apart for base64 of zeros, one letter, spaces,
+// newlines or CJK; 0.14% for random letters; 1.6% for punctuation (one token
+// per cut).
 const (
 	maxRun      = 128
 	maxSegment  = 8 << 10
