@@ -43,7 +43,7 @@ func parseSoakFlags(args []string) (*soakFlags, error) {
 	fs.DurationVar(&f.duration, "duration", 10*time.Minute, "how long the load runs")
 	fs.IntVar(&f.conc, "conc", 16, "concurrent load clients")
 	fs.DurationVar(&f.reloadEvery, "reload-every", 3*time.Second, "period of configuration rewrites and reloads")
-	fs.DurationVar(&f.settle, "settle", 100*time.Second, "wait after the load before the end figures are read (idle upstream connections close after 90 s)")
+	fs.DurationVar(&f.settle, "settle", 150*time.Second, "wait after the load before the end figures are read (idle upstream connections close after 90 s; the Go runtime collects at least every 2 minutes)")
 	fs.StringVar(&f.ccbalancer, "ccbalancer", "", "prebuilt ccbalancer binary (default: go build from -repo)")
 	fs.StringVar(&f.repo, "repo", "", "repository root to build ccbalancer from (default: found from the working directory)")
 	fs.StringVar(&f.out, "o", "", "also write the Markdown report to this file")
@@ -159,7 +159,12 @@ func cmdSoak(args []string) error {
 	res := &soakResults{Flags: f, Version: version, Started: time.Now(), Outcomes: map[string]int{}, Abuse: map[string]int{},
 		AbuseLongest: map[string]time.Duration{}, Reloads: map[string]int{}}
 	mon := &monitor{pid: p.PID(), base: base}
-	time.Sleep(2 * time.Second) // start-up garbage settles
+	// The start figures are taken once each kind of request has been
+	// served (the token tables load on the first count_tokens and stay).
+	if err := warmUp(base); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
 	res.Start = mon.sample()
 
 	loadCtx, endLoad := context.WithTimeout(ctx, f.duration)
@@ -201,6 +206,22 @@ func cmdSoak(args []string) error {
 		return fmt.Errorf("%d answers looked complete but were not, %d hung", res.FalseComplete, res.Hangs)
 	}
 	return ctx.Err()
+}
+
+// warmUp sends one count_tokens request and one messages request.
+func warmUp(base string) error {
+	c := &http.Client{Timeout: 30 * time.Second}
+	resp, err := c.Post(base+"/v1/messages/count_tokens", "application/json",
+		strings.NewReader(`{"model":"claude-sonnet-5","messages":[{"role":"user","content":"warm up"}]}`))
+	if err != nil {
+		return fmt.Errorf("warm-up count_tokens: %w", err)
+	}
+	resp.Body.Close()
+	if out := soakRequest(c, base, clientHeaders(), 0, true, false); out != outComplete {
+		// Providers fail at random: one failure is no reason to stop.
+		logf("soak: warm-up request: %s", out)
+	}
+	return nil
 }
 
 // soakBinary builds ccbalancer (or takes -ccbalancer) and returns its path

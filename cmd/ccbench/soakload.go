@@ -303,6 +303,9 @@ var abusers = []abuser{
 		c := &http.Client{Timeout: 2 * time.Minute}
 		resp, err := c.Do(req)
 		if err != nil {
+			if ctx.Err() != nil {
+				return "cut short by the end of the soak"
+			}
 			return "no answer: " + shortErr(err)
 		}
 		resp.Body.Close()
