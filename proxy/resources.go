@@ -272,13 +272,16 @@ type limitedListener struct {
 	done chan struct{}
 }
 
+// Accept takes the next connection, then a place for it: a place taken
+// before a connection arrives would close an idle one for nobody. While it
+// waits for a place, later connections wait in the listen queue.
 func (l *limitedListener) Accept() (net.Conn, error) {
-	if err := l.c.reserve(l.done); err != nil {
-		return nil, err
-	}
 	conn, err := l.Listener.Accept()
 	if err != nil {
-		l.c.free(nil)
+		return nil, err
+	}
+	if err := l.c.reserve(l.done); err != nil {
+		conn.Close()
 		return nil, err
 	}
 	return &limitedConn{Conn: conn, c: l.c}, nil

@@ -144,6 +144,24 @@ func startServer(t *testing.T, tweak func(*config.Config), specs ...upSpec) (*Se
 
 const getRoot = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
+// waitIdleConns waits until srv counts n idle client connections.
+func waitIdleConns(t *testing.T, srv *Server, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		srv.limits.conns.mu.Lock()
+		got := len(srv.limits.conns.idle)
+		srv.limits.conns.mu.Unlock()
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d idle connections, want %d", got, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // TestConnectionLimit: open client connections are bounded by
 // max_connections. At the bound the connection idle the longest is closed to
 // make room; when none is idle, a new one waits until one closes.
@@ -152,15 +170,17 @@ func TestConnectionLimit(t *testing.T) {
 	srv, _ := startServer(t, func(c *config.Config) { c.Settings.MaxConnections = 2 }, ups("A")...)
 	addr := srv.Addr()
 
-	// Two keep-alive connections, idle after one request each.
+	// Two keep-alive connections, idle after one request each (in this
+	// order: the server marks a connection idle just after its answer).
 	var idle []*bufio.Reader
-	for range 2 {
+	for i := range 2 {
 		c := rawConn(t, addr, getRoot, "")
 		br := bufio.NewReader(c)
 		if resp, _ := readResponse(t, c, br); resp.StatusCode != 200 {
 			t.Fatalf("GET /: %d", resp.StatusCode)
 		}
 		idle = append(idle, br)
+		waitIdleConns(t, srv, i+1)
 	}
 	c3 := rawConn(t, addr, getRoot, "")
 	if resp, _ := readResponse(t, c3, bufio.NewReader(c3)); resp.StatusCode != 200 {
