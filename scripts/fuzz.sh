@@ -13,11 +13,20 @@ fuzzers=(
 	"./proxy/openai FuzzStreamConverter"
 	"./proxy/openai FuzzConvertRequest"
 	"./proxy/openai FuzzConvertResponse"
+	"./proxy/openai FuzzCursorSkip"
 	"./config FuzzParse"
 	"./proxy/tokens FuzzEstimate"
 	"./proxy/tokens FuzzCount"
 	"./proxy FuzzRedact"
 )
+# Every fuzz test of the repository must be in the list above.
+listed=$(printf '%s\n' "${fuzzers[@]}" | awk '{print $2}' | sort)
+found=$(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' . | sed 's/^func //' | sort)
+if [[ "$listed" != "$found" ]]; then
+	echo "scripts/fuzz.sh: the list differs from the fuzz tests in the repository:" >&2
+	diff <(echo "$listed") <(echo "$found") >&2 || true
+	exit 1
+fi
 for f in "${fuzzers[@]}"; do
 	read -r pkg name <<<"$f"
 	echo "== $name ($pkg, $fuzztime)"
