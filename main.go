@@ -332,7 +332,7 @@ func banner(w io.Writer, cfg *config.Config, addr, logFile string) {
 		if !p.Enabled {
 			state = "disabled"
 		}
-		fmt.Fprintf(&b, "    %-14s %-9s %-8s %s\n", p.Name, p.Type, state, p.BaseURL)
+		fmt.Fprintf(&b, "    %-14s %-9s %-8s %s\n", p.Name, p.Type, state, p.DisplayURL())
 	}
 	fmt.Fprintf(&b, "  routes (strategy %s):\n", cfg.Settings.SelectionStrategy)
 	for _, r := range cfg.Routes {

@@ -21,6 +21,8 @@ func TestCommandLine(t *testing.T) {
 	os.WriteFile(oai, []byte("providers:\n  - {name: DS, type: openai, base_url: \"https://api.deepseek.com\", auth_value: k}\n"+
 		"  - {name: Local, type: openai, base_url: \"http://127.0.0.1:8000\", auth_value: k, family: vllm}\n"+
 		"model_routes:\n  \"*sonnet*\":\n    - {provider: DS, model: deepseek-chat}\n"), 0o600)
+	withPassword := filepath.Join(dir, "userinfo.yaml")
+	os.WriteFile(withPassword, []byte("providers:\n  - {name: A, type: anthropic, base_url: \"https://user:pa55-w0rd@127.0.0.1:9\", auth_type: api_key, auth_value: k}\nmodel_routes:\n  \"*sonnet*\":\n    - {provider: A, model: passthrough}\n"), 0o600)
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("providers:\n  - {name: A, type: zed, base_url: \"nope\"}\nsettings:\n  prioirty: 1\n"), 0o600)
 	written := filepath.Join(dir, "new", "providers.yaml")
@@ -41,6 +43,7 @@ func TestCommandLine(t *testing.T) {
 		{"check warns about a base without a version", []string{"check", "--config", oai}, 0,
 			"warning: " + oai + ":3: providers[1].base_url: base_url \"http://127.0.0.1:8000\" has no version segment", ""},
 		{"check bad lists every error", []string{"check", "--config", bad}, 1, "", "bad.yaml:2"},
+		{"check hides a base_url's user info", []string{"check", "--config", withPassword}, 0, "https://[REDACTED]@127.0.0.1:9", ""},
 		{"check missing file", []string{"check", "--config", filepath.Join(dir, "none.yaml")}, 1, "", "none.yaml"},
 		{"no config anywhere", []string{"serve"}, 1, "", "ccbalancer init"},
 		{"serve --listen beyond loopback without auth_key", []string{"serve", "--config", good, "--listen", "0.0.0.0:0"}, 1, "", `listening on \"0.0.0.0:0\" (not a loopback address) requires settings.auth_key`},
@@ -52,7 +55,8 @@ func TestCommandLine(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
 			code := run(tt.args, &out, &errb)
-			if code != tt.code || !strings.Contains(out.String(), tt.out) || !strings.Contains(errb.String(), tt.err) {
+			if code != tt.code || !strings.Contains(out.String(), tt.out) || !strings.Contains(errb.String(), tt.err) ||
+				strings.Contains(out.String()+errb.String(), "pa55-w0rd") {
 				t.Fatalf("run(%q) = %d\nstdout: %s\nstderr: %s\nwant %d, stdout ~ %q, stderr ~ %q", tt.args, code, out.String(), errb.String(), tt.code, tt.out, tt.err)
 			}
 		})

@@ -367,6 +367,8 @@ func TestNonPositiveDurations(t *testing.T) {
 			`p.yaml:5: settings.timeout_seconds: must be greater than zero`,
 			`p.yaml:6: settings.streaming_activity_timeout: must be greater than zero`,
 		}},
+		{"shutdown_grace 0", "  shutdown_grace: 0\n", []string{`p.yaml:4: settings.shutdown_grace: must be greater than zero`}},
+		{"body_read_timeout negative", "  body_read_timeout: -5s\n", []string{`p.yaml:4: settings.body_read_timeout: must be greater than zero`}},
 		{"cache_ttl 0 is off", "  cache_ttl: 0\n", nil},
 		{"legacy cache_ttl_seconds 0 is off", "  cache_ttl_seconds: 0\n", nil},
 		{"cache_ttl negative", "  cache_ttl: -1\n", []string{`p.yaml:4: settings.cache_ttl: must not be negative (0 turns the cache off)`}},
@@ -394,5 +396,40 @@ func TestErrorsUnwrap(t *testing.T) {
 	want := Error{File: "p.yaml", Line: 1, Field: "providers", Msg: "at least one provider is required"}
 	if diff := cmp.Diff(want, *one); diff != "" {
 		t.Errorf("first error (-want +got):\n%s", diff)
+	}
+}
+
+// TestResourceLimits: the bounds on connections and body memory are read,
+// checked against each other, and follow max_body_size when left unset.
+func TestResourceLimits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, settings string
+		memory         int64
+		conns          int
+		want           []string
+	}{
+		{"defaults", "  port: 8080\n", 256 << 20, 256, nil},
+		{"set", "  max_body_memory: 1GiB\n  max_connections: 32\n", 1 << 30, 32, nil},
+		{"memory follows a larger max_body_size", "  max_body_size: 512MiB\n", 512 << 20, 256, nil},
+		{"memory below max_body_size", "  max_body_size: 64MiB\n  max_body_memory: 16MiB\n", 0, 0, []string{
+			`p.yaml:5: settings.max_body_memory: 16777216 bytes is less than max_body_size (67108864 bytes): a body of the largest size allowed could never be held`}},
+		{"no connections", "  max_connections: 0\n", 0, 0, []string{
+			`p.yaml:4: settings.max_connections: 0 is not a number of connections between 1 and 1048576`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := Parse("p.yaml", []byte(okProvider+"settings:\n"+tt.settings), testEnv)
+			if diff := cmp.Diff(tt.want, errLines(t, err)); diff != "" || tt.want != nil {
+				if diff != "" {
+					t.Errorf("errors (-want +got):\n%s", diff)
+				}
+				return
+			}
+			if cfg.Settings.MaxBodyMemory != tt.memory || cfg.Settings.MaxConnections != tt.conns {
+				t.Errorf("max_body_memory %d, max_connections %d; want %d, %d", cfg.Settings.MaxBodyMemory, cfg.Settings.MaxConnections, tt.memory, tt.conns)
+			}
+		})
 	}
 }

@@ -76,6 +76,10 @@ settings:
   max_event_size: 1MiB
   quota_near_limit: "80%"
   probe_interval: 2m
+  max_body_memory: 128MiB
+  body_read_timeout: 20s
+  max_connections: 64
+  shutdown_grace: 45
 `
 	got := mustParse(t, yaml, testEnv)
 	want := &Config{
@@ -121,6 +125,10 @@ settings:
 			MaxEventBytes:       1 << 20,
 			QuotaNearLimit:      0.8,
 			ProbeInterval:       2 * time.Minute,
+			MaxBodyMemory:       128 << 20,
+			BodyReadTimeout:     20 * time.Second,
+			MaxConnections:      64,
+			ShutdownGrace:       45 * time.Second,
 		},
 		Warnings: []string{
 			`p.yaml:16: providers[2].auth_value: provider "Off": environment variable NOT_SET is not set (the provider is disabled)`,

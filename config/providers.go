@@ -224,11 +224,12 @@ func (p *parser) baseURL(pr *Provider, n, parent *yaml.Node, field string) {
 		p.errorf(orNode(n, parent), field, "required: an absolute http(s) URL")
 		return
 	}
-	s, ok := p.str(n, field)
+	raw, ok := p.str(n, field)
 	if !ok {
 		return
 	}
-	u, err := url.Parse(strings.TrimSpace(s))
+	s := RedactURL(raw) // for messages: the user info may hold a password
+	u, err := url.Parse(strings.TrimSpace(raw))
 	switch {
 	case err != nil:
 		p.errorf(n, field, "%q is not a valid URL", s)
@@ -239,7 +240,7 @@ func (p *parser) baseURL(pr *Provider, n, parent *yaml.Node, field string) {
 	case u.RawQuery != "" || u.Fragment != "":
 		p.errorf(n, field, "%q must not have a query or fragment", s)
 	default:
-		pr.BaseURL = strings.TrimRight(strings.TrimSpace(s), "/")
+		pr.BaseURL = strings.TrimRight(strings.TrimSpace(raw), "/")
 	}
 }
 

@@ -61,3 +61,39 @@ func TestSecretPassthroughAndEmptyShow(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://user:s3cret@api.example.com/v1", "https://[REDACTED]@api.example.com/v1"},
+		{"https://tok3n@api.example.com", "https://[REDACTED]@api.example.com"},
+		{"http://a:b@c@host:8080/p?q=1@x", "http://[REDACTED]@host:8080/p?q=1@x"},
+		{"https://api.example.com/v1/users/me@example", "https://api.example.com/v1/users/me@example"},
+		{"user:s3cret@host/path", "[REDACTED]@host/path"},
+		{"https://api.example.com", "https://api.example.com"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := RedactURL(tt.in); got != tt.want {
+			t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestBaseURLPasswordNeverShown: a base_url's password is kept for the
+// requests and never printed, in a valid file or in an error.
+func TestBaseURLPasswordNeverShown(t *testing.T) {
+	const pw = "pa55-w0rd-secret"
+	cfg := mustParse(t, "providers:\n  - {name: A, type: anthropic, base_url: \"https://u:"+pw+"@a.example/v1\", auth_value: k}\n", env(nil))
+	if p := cfg.Providers[0]; p.BaseURL != "https://u:"+pw+"@a.example/v1" || strings.Contains(p.DisplayURL(), pw) {
+		t.Errorf("BaseURL %q, DisplayURL %q", p.BaseURL, p.DisplayURL())
+	}
+	for _, bad := range []string{"ftp://u:" + pw + "@a.example", "https://u:" + pw + "@a.example/?q=1", "u:" + pw + "@a.example"} {
+		_, err := Parse("f.yaml", []byte("providers:\n  - {name: A, type: anthropic, base_url: \""+bad+"\", auth_value: k}\n"), env(nil))
+		if err == nil {
+			t.Fatalf("%s: no error", bad)
+		}
+		if strings.Contains(err.Error(), pw) || !strings.Contains(err.Error(), "[REDACTED]@a.example") {
+			t.Errorf("%s: error %q", bad, err)
+		}
+	}
+}

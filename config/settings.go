@@ -41,6 +41,14 @@ func (p *parser) settings(cfg *Config, n *yaml.Node) {
 	if err := s.CheckListen(s.Host); err != nil {
 		p.errorf(orNode(r.hostN, n), "settings.host", "%v", err)
 	}
+	switch {
+	case s.MaxBodyMemory >= s.MaxBodyBytes:
+	case r.maxBodyMemoryN == nil:
+		s.MaxBodyMemory = s.MaxBodyBytes // at least one body of the largest size fits
+	default:
+		p.errorf(orNode(r.maxBodyMemoryN, n), "settings.max_body_memory",
+			"%d bytes is less than max_body_size (%d bytes): a body of the largest size allowed could never be held", s.MaxBodyMemory, s.MaxBodyBytes)
+	}
 	if s.AuthKey.IsPassthrough() {
 		p.errorf(n, "settings.auth_key", `"passthrough" is not a valid client key`)
 	}
@@ -61,7 +69,7 @@ type settingsReader struct {
 	s *Settings
 	// hostN and defaultRouteN are kept for the checks that run after every
 	// key is read.
-	hostN, defaultRouteN *yaml.Node
+	hostN, defaultRouteN, maxBodyMemoryN *yaml.Node
 }
 
 // set reads one of our settings keys; field names it in messages (it may
@@ -156,6 +164,23 @@ func (r *settingsReader) set(key string, v *yaml.Node, f string) bool {
 	case "enable_deduplication":
 		if b, ok := p.boolean(v, f); ok {
 			s.EnableDeduplication = b
+		}
+	case "max_body_memory":
+		r.maxBodyMemoryN = v
+		if size, ok := p.size(v, f); ok {
+			s.MaxBodyMemory = size
+		}
+	case "body_read_timeout":
+		p.setDuration(&s.BodyReadTimeout, v, f)
+	case "shutdown_grace":
+		p.setDuration(&s.ShutdownGrace, v, f)
+	case "max_connections":
+		if n, ok := p.integer(v, f); ok {
+			if n < 1 || n > 1<<20 {
+				p.errorf(v, f, "%d is not a number of connections between 1 and 1048576", n)
+			} else {
+				s.MaxConnections = int(n)
+			}
 		}
 	case "cache_size_limit":
 		if lim, ok := p.integer(v, f); ok {

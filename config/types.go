@@ -7,6 +7,7 @@ import (
 	"net"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -83,6 +84,27 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 // IsPassthrough reports whether the client's own credential is to be forwarded.
 func (s Secret) IsPassthrough() bool { return s == Passthrough }
 
+// RedactURL returns raw with its user info (a password, or a token given as
+// the user name) replaced: "https://[REDACTED]@host/path". Use it wherever a
+// URL is shown (check, the start-up banner, /providers, the tray, logs and
+// errors). It also works on text that does not parse as a URL.
+func RedactURL(raw string) string {
+	i := strings.Index(raw, "://") + 3
+	if i < 3 {
+		i = 0 // no scheme: "user:pass@host" is still user info
+	}
+	rest := raw[i:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndexByte(rest[:end], '@')
+	if at < 0 {
+		return raw
+	}
+	return raw[:i] + "[REDACTED]@" + rest[at+1:]
+}
+
 // Config is a whole, validated providers.yaml.
 type Config struct {
 	// Path is the file the config was read from ("" when built in memory).
@@ -141,6 +163,9 @@ func (p Provider) Credentials() []Secret {
 	}
 	return []Secret{p.AuthValue}
 }
+
+// DisplayURL is BaseURL as it may be shown: without its user info.
+func (p Provider) DisplayURL() string { return RedactURL(p.BaseURL) }
 
 // SameEndpoint reports whether p and q reach the same provider the same way:
 // everything but the line they were read from, their prices and their
@@ -233,6 +258,23 @@ type Settings struct {
 	// MaxEventBytes bounds one line and one event of an upstream stream (both
 	// dialects); a stream past it fails.
 	MaxEventBytes int64
+	// MaxBodyMemory bounds the request bodies held at once (read, or kept
+	// for failover while their answers run). A request whose body does not
+	// fit waits briefly for memory, then gets 503 with retry-after. It is at
+	// least MaxBodyBytes.
+	MaxBodyMemory int64
+	// BodyReadTimeout bounds the time to receive a request body once its
+	// headers arrived (408 past it), so that a client that sends slowly or
+	// not at all cannot hold its connection.
+	BodyReadTimeout time.Duration
+	// MaxConnections bounds open client connections. At the bound, the
+	// connection idle the longest is closed to make room; when none is
+	// idle, new connections wait until one closes.
+	MaxConnections int
+	// ShutdownGrace is how long answers still running may go on when the
+	// proxy stops (SIGTERM, service stop, Quit in the tray); then they are
+	// aborted, never ended cleanly, so that clients retry.
+	ShutdownGrace time.Duration
 	// AllowedOrigins lists browser origins that may call the proxy. Requests with any
 	// other Origin header are refused.
 	AllowedOrigins []string
@@ -281,6 +323,10 @@ func Defaults() Settings {
 		QuotaNearLimit:      0.9,
 		ProbeInterval:       5 * time.Minute,
 		UsageRetention:      90 * 24 * time.Hour,
+		MaxBodyMemory:       256 << 20,
+		BodyReadTimeout:     60 * time.Second,
+		MaxConnections:      256,
+		ShutdownGrace:       30 * time.Second,
 	}
 }
 

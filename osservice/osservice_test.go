@@ -56,7 +56,7 @@ StateDirectory=ccbalancer
 LogsDirectory=ccbalancer
 Restart=on-failure
 RestartSec=5
-TimeoutStopSec=15
+TimeoutStopSec=120
 NoNewPrivileges=true
 ProtectSystem=full
 
@@ -78,7 +78,7 @@ Type=notify
 ExecStart=/usr/bin/ccbalancer serve --config /etc/ccbalancer/providers.yaml
 Restart=on-failure
 RestartSec=5
-TimeoutStopSec=15
+TimeoutStopSec=120
 NoNewPrivileges=true
 
 [Install]

@@ -14,8 +14,9 @@ import (
 )
 
 // stopTimeout bounds how long a stop request from the service manager waits
-// for run to return; the proxy's own grace period is shorter.
-const stopTimeout = 20 * time.Second
+// for run to return; it leaves room for the proxy's settings.shutdown_grace
+// (30 s by default), as the systemd unit's TimeoutStopSec does.
+const stopTimeout = 2 * time.Minute
 
 // Run runs run(ctx) and returns its error; call it once the proxy listens.
 // Started by the Windows service manager, ctx ends when the manager stops the

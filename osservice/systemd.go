@@ -40,8 +40,9 @@ func SystemdUnit(exe string, args []string, user bool, envFile string) string {
 		b.WriteString("StateDirectory=ccbalancer\nLogsDirectory=ccbalancer\n")
 	}
 	b.WriteString("Restart=on-failure\nRestartSec=5\n")
-	// serve exits 0 after a graceful stop on SIGTERM; give in-flight streams time.
-	b.WriteString("TimeoutStopSec=15\n")
+	// serve exits 0 after a graceful stop on SIGTERM; answers still running get
+	// settings.shutdown_grace (30 s by default; the manager waits 2 minutes).
+	b.WriteString("TimeoutStopSec=120\n")
 	b.WriteString("NoNewPrivileges=true\n")
 	if !user {
 		b.WriteString("ProtectSystem=full\n")

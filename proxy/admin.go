@@ -153,13 +153,19 @@ func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
 
 // handleCountTokens counts locally: it never touches a provider, so IDE
 // integrations that call it many times at start cannot cool anything down.
+// The count stops when the client goes away.
 func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request) {
+	s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
 	body, held, ok := readBody(w, r, s.state.Load().cfg.Settings.MaxBodyBytes, s.log)
 	if !ok {
 		return
 	}
 	defer held.release()
-	n, err := tokens.Count(body)
+	n, err := tokens.CountContext(r.Context(), body)
+	if r.Context().Err() != nil {
+		return
+	}
 	if err != nil {
 		status := http.StatusInternalServerError
 		if errors.Is(err, tokens.ErrInvalidRequest) {

@@ -21,6 +21,12 @@ type Snapshot struct {
 	LogFile    string
 	Providers  []ProviderStatus // in config order
 	Routes     int
+	// InFlight counts the client requests being served (answers running);
+	// Connections the open client connections; BodyBytes the request body
+	// bytes held (resources.go).
+	InFlight    int
+	Connections int
+	BodyBytes   int64
 	// LastServed is the provider that served the latest request, at
 	// LastServedAt; "" and zero before the first.
 	LastServed   string
@@ -33,7 +39,7 @@ type Snapshot struct {
 type ProviderStatus struct {
 	Name    string
 	Type    config.ProviderType
-	BaseURL string
+	BaseURL string // without user info (config.RedactURL)
 	Enabled bool
 	// State is the provider's state (DESIGN.md section 10); StateDisabled
 	// when Enabled is false.

@@ -21,18 +21,19 @@ import (
 // watchdog, classification, holding back, flushing, aborting) is the
 // attempt's, written once.
 type dialect interface {
-	// request builds the upstream request for one route entry, and returns
-	// the credential it carries (for redaction).
-	request(req *request, u *upstream, e config.RouteEntry) (out *http.Request, secret string, _ *attemptError)
+	// request builds the upstream request for one route entry.
+	request(req *request, u *upstream, e config.RouteEntry) (*http.Request, *attemptError)
 	// refusal classifies a non-2xx answer whose body (bounded) is body; a
 	// failRefused error carries the reply the client would get.
-	refusal(req *request, resp *http.Response, body []byte, secret string) *attemptError
+	refusal(req *request, resp *http.Response, body []byte) *attemptError
 	// events decodes a 2xx streamed answer into Anthropic SSE.
-	events(req *request, rd *sse.Reader, secret string) eventSource
+	events(req *request, rd *sse.Reader) eventSource
 	// streamHeader is the header sent to the client with a stream.
 	streamHeader(resp *http.Response) http.Header
 	// message turns a 2xx non-streamed answer into the client's reply.
-	message(req *request, resp *http.Response, body []byte, secret string) (*reply, *attemptError)
+	message(req *request, resp *http.Response, body []byte) (*reply, *attemptError)
+	// Echoed secrets are not the dialects' concern: everything that leaves
+	// the proxy goes through the request's redactor (redact.go).
 }
 
 // eventSource yields a streamed answer as Anthropic SSE, piece by piece.
@@ -79,7 +80,7 @@ const (
 func (s *Server) attempt(req *request, u *upstream, e config.RouteEntry) *attemptError {
 	set := req.set
 	req.usage = anthropic.Usage{}
-	out, secret, aerr := u.dialect.request(req, u, e)
+	out, aerr := u.dialect.request(req, u, e)
 	if aerr != nil {
 		return aerr
 	}
@@ -106,7 +107,7 @@ func (s *Server) attempt(req *request, u *upstream, e config.RouteEntry) *attemp
 		if err != nil {
 			return classifyTransport(req.r.Context(), wd.ctx, err, "reading the error body")
 		}
-		return u.dialect.refusal(req, resp, b, secret)
+		return u.dialect.refusal(req, resp, b)
 	}
 	wd.phase(set.StreamIdleTimeout, errIdleTimeout)
 	ct := mediaType(resp.Header)
@@ -115,7 +116,7 @@ func (s *Server) attempt(req *request, u *upstream, e config.RouteEntry) *attemp
 			return providerFailure(health.StateCooling, "HTTP %d with content type %q to a streaming request", resp.StatusCode, ct)
 		}
 		rd := sse.NewReader(body, int(set.MaxEventBytes))
-		return s.relayStream(req, u, wd, body, u.dialect.events(req, rd, secret), u.dialect.streamHeader(resp))
+		return s.relayStream(req, u, wd, body, u.dialect.events(req, rd), u.dialect.streamHeader(resp))
 	}
 	if ct != "application/json" {
 		return providerFailure(health.StateCooling, "HTTP %d with content type %q to a non-streaming request", resp.StatusCode, ct)
@@ -127,11 +128,11 @@ func (s *Server) attempt(req *request, u *upstream, e config.RouteEntry) *attemp
 	if err != nil {
 		return classifyTransport(req.r.Context(), wd.ctx, err, "answer cut")
 	}
-	rep, aerr := u.dialect.message(req, resp, b, secret)
+	rep, aerr := u.dialect.message(req, resp, b)
 	if aerr != nil {
 		return aerr
 	}
-	rep.write(req.w, u.cfg.Name)
+	rep.write(req.w, u.cfg.Name, req.redact)
 	return nil
 }
 
@@ -171,6 +172,7 @@ func (s *Server) relayStream(req *request, u *upstream, wd *watchdog, body io.Re
 				continue
 			}
 			h := req.w.Header()
+			req.redact.header(header)
 			for k, vs := range header {
 				h[k] = vs
 			}
@@ -179,7 +181,7 @@ func (s *Server) relayStream(req *request, u *upstream, wd *watchdog, body io.Re
 			committed = true
 			out = held
 		}
-		if _, err := req.w.Write(out); err != nil {
+		if _, err := req.w.Write(req.redact.bytes(out)); err != nil {
 			return fail(&attemptError{kind: failClientGone, reason: "client went away"})
 		}
 		if err := rc.Flush(); err != nil {

@@ -102,8 +102,8 @@ func benchServersWith(b *testing.B, model, settings string, opts proxy.Options) 
 	up := httptest.NewServer(benchUpstream(20))
 	b.Cleanup(up.Close)
 	yaml := fmt.Sprintf(`providers:
-  - {name: A, type: anthropic, base_url: %q, auth_type: api_key, auth_value: "k1"}
-  - {name: B, type: anthropic, base_url: %q, auth_type: api_key, auth_value: "k2"}
+  - {name: A, type: anthropic, base_url: %q, auth_type: api_key, auth_value: "sk-ant-api03-bench1-Zq8xR2mKpL5vN7wT3yH6bJ9cF4dG1sA0Zq8xR2mKpL5vN7wT3yH6bJ9cF4dG1sA0Zq8xR2mKpL5vN7w-AA"}
+  - {name: B, type: anthropic, base_url: %q, auth_type: api_key, auth_value: "sk-ant-api03-bench2-Zq8xR2mKpL5vN7wT3yH6bJ9cF4dG1sA0Zq8xR2mKpL5vN7wT3yH6bJ9cF4dG1sA0Zq8xR2mKpL5vN7w-AA"}
 model_routes:
   "*sonnet*":
     - {provider: A, model: %q, priority: 1}

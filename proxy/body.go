@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 
@@ -122,10 +123,26 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, log *slog.Log
 	}
 	if err != nil {
 		rb.release()
+		// The rest of the body is not read: net/http would otherwise try
+		// to read it (up to 256 KB) before answering, and a client that
+		// stopped sending would hold the answer back.
+		w.Header().Set("Connection", "close")
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			anthropic.WriteError(w, http.StatusRequestEntityTooLarge, anthropic.ErrRequestTooLarge,
 				fmt.Sprintf("request body exceeds the limit of %d bytes (settings.max_body_size)", limit))
+			return nil, nil, false
+		}
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			log.Info("request body too slow", slog.Any("err", err))
+			anthropic.WriteError(w, http.StatusRequestTimeout, anthropic.ErrInvalidRequest,
+				"request body not received within settings.body_read_timeout")
+			return nil, nil, false
+		case errors.Is(err, errBodyMemory):
+			w.Header().Set("Retry-After", "1")
+			anthropic.WriteError(w, http.StatusServiceUnavailable, anthropic.ErrOverloaded,
+				"request bodies in flight fill settings.max_body_memory; retry shortly")
 			return nil, nil, false
 		}
 		log.Info("reading request body failed", slog.Any("err", err))

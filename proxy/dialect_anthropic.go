@@ -16,7 +16,7 @@ import (
 // comes back byte for byte.
 type anthropicDialect struct{}
 
-func (anthropicDialect) request(req *request, u *upstream, e config.RouteEntry) (*http.Request, string, *attemptError) {
+func (anthropicDialect) request(req *request, u *upstream, e config.RouteEntry) (*http.Request, *attemptError) {
 	body, f, held := req.body, req.fields, req.held
 	if stripped := anthropic.StripUnsignedThinking(body, f); len(stripped) != len(body) {
 		body, held = stripped, nil
@@ -24,7 +24,7 @@ func (anthropicDialect) request(req *request, u *upstream, e config.RouteEntry) 
 	}
 	out, err := http.NewRequest(http.MethodPost, u.endpoint(req.r.URL.Path, req.r.URL.RawQuery), nil)
 	if err != nil {
-		return nil, "", providerFailure(health.StateCooling, "building request: %v", err)
+		return nil, providerFailure(health.StateCooling, "building request: %v", err)
 	}
 	if parts, ok := anthropic.RewriteModelParts(body, f, e.Model); ok && e.Model != config.Passthrough && e.Model != "" {
 		// The mapped model is spliced in as the body is sent: no copy of a
@@ -37,11 +37,11 @@ func (anthropicDialect) request(req *request, u *upstream, e config.RouteEntry) 
 	if !u.cfg.AuthValue.IsPassthrough() {
 		stripOAuthBetas(out.Header)
 	}
-	secret, ok := setAuth(out.Header, u.cfg, req.key, req.r.Header, req.st.cfg.Settings.AuthKey)
+	ok := setAuth(out.Header, u.cfg, req.key, req.r.Header, req.st.cfg.Settings.AuthKey)
 	if !ok {
-		return nil, "", noCredential()
+		return nil, noCredential()
 	}
-	return out, secret, nil
+	return out, nil
 }
 
 // noCredential: a passthrough provider, and the client sent no credential
@@ -50,17 +50,17 @@ func noCredential() *attemptError {
 	return &attemptError{kind: failSkip, reason: "no client credential to pass through (auth_value: passthrough; the proxy's own auth_key is never forwarded)"}
 }
 
-func (anthropicDialect) refusal(req *request, resp *http.Response, body []byte, secret string) *attemptError {
+func (anthropicDialect) refusal(req *request, resp *http.Response, body []byte) *attemptError {
 	typ, msg, shaped := anthropic.ParseError(body)
 	if !shaped {
 		msg = plainMessage(body)
 	}
-	ae := classifyStatus(resp.StatusCode, resp.Header, typ, redact(msg, secret), shaped)
+	ae := classifyStatus(resp.StatusCode, resp.Header, typ, msg, shaped)
 	if ae.kind == failRefused {
 		// The client's own body was refused (400, 413, 422, ...): the
 		// provider's answer goes back as it is, less any echoed key.
 		ae.relayNow = true
-		ae.reply = &reply{status: resp.StatusCode, header: responseHeader(resp.Header), body: redactBytes(body, secret)}
+		ae.reply = &reply{status: resp.StatusCode, header: responseHeader(resp.Header), body: body}
 	}
 	return ae
 }
@@ -73,22 +73,15 @@ func plainMessage(body []byte) string {
 	return ""
 }
 
-func redactBytes(b []byte, secret string) []byte {
-	if len(secret) >= 4 && bytes.Contains(b, []byte(secret)) {
-		return bytes.ReplaceAll(b, []byte(secret), []byte("[REDACTED]"))
-	}
-	return b
-}
-
-func (anthropicDialect) events(req *request, rd *sse.Reader, secret string) eventSource {
-	return &anthropicEvents{rd: rd, secret: secret, usage: &req.usage}
+func (anthropicDialect) events(req *request, rd *sse.Reader) eventSource {
+	return &anthropicEvents{rd: rd, usage: &req.usage}
 }
 
 func (anthropicDialect) streamHeader(resp *http.Response) http.Header {
 	return responseHeader(resp.Header)
 }
 
-func (anthropicDialect) message(req *request, resp *http.Response, body []byte, secret string) (*reply, *attemptError) {
+func (anthropicDialect) message(req *request, resp *http.Response, body []byte) (*reply, *attemptError) {
 	a, err := anthropic.PeekAnswer(body)
 	if err != nil {
 		return nil, providerFailure(health.StateCooling, "HTTP %d with a body that is not JSON: %s", resp.StatusCode, shorten(err.Error(), 80))
@@ -102,7 +95,7 @@ func (anthropicDialect) message(req *request, resp *http.Response, body []byte, 
 	case "error":
 		var e anthropic.Error
 		_ = json.Unmarshal(a.Error, &e)
-		return nil, errorEvent(e.Type, redact(e.Message, secret), "HTTP 200 with an error body")
+		return nil, errorEvent(e.Type, e.Message, "HTTP 200 with an error body")
 	}
 	return nil, providerFailure(health.StateCooling, "HTTP %d with a body that is not a message (type %q)", resp.StatusCode, a.Type)
 }
@@ -130,7 +123,6 @@ func errorEvent(errType, msg, where string) *attemptError {
 // for byte, telling content from preamble by the event's type.
 type anthropicEvents struct {
 	rd      *sse.Reader
-	secret  string
 	started bool // message_start seen
 	// usage is the request's, read from message_start and message_delta
 	// (the only events decoded: the rest pass through as bytes).
@@ -172,7 +164,7 @@ func (a *anthropicEvents) next() (piece, error) {
 		return piece{b: ev.Raw}, nil
 	case "error":
 		errType, msg, _ := anthropic.ParseError(ev.Data)
-		return piece{}, errorEvent(errType, redact(msg, a.secret), "error event")
+		return piece{}, errorEvent(errType, msg, "error event")
 	}
 	if !a.started {
 		return piece{}, providerFailure(health.StateCooling, "stream does not start with message_start (first event %q)", shorten(typ, 40))

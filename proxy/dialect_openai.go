@@ -38,7 +38,7 @@ func newOpenAIDialect(p config.Provider, version string) (openaiDialect, error) 
 	return openaiDialect{version: version, provider: p.Name, family: f, url: openai.ChatCompletionsURL(p.BaseURL), warned: &onceLog{}}, nil
 }
 
-func (d openaiDialect) request(req *request, u *upstream, e config.RouteEntry) (*http.Request, string, *attemptError) {
+func (d openaiDialect) request(req *request, u *upstream, e config.RouteEntry) (*http.Request, *attemptError) {
 	model := e.Model
 	if model == "" || model == config.Passthrough {
 		model = req.fields.Model
@@ -59,7 +59,7 @@ func (d openaiDialect) request(req *request, u *upstream, e config.RouteEntry) (
 	conv, err := openai.ConvertRequest(req.body, opts)
 	if err != nil {
 		buf.release()
-		return nil, "", &attemptError{kind: failSkip, reason: "request cannot be converted to Chat Completions: " + err.Error()}
+		return nil, &attemptError{kind: failSkip, reason: "request cannot be converted to Chat Completions: " + err.Error()}
 	}
 	if buf != nil && (len(conv.Body) == 0 || cap(*buf.buf) == 0 || &conv.Body[:1][0] != &(*buf.buf)[:1][0]) {
 		buf.release() // the body outgrew the buffer and lives elsewhere
@@ -70,7 +70,7 @@ func (d openaiDialect) request(req *request, u *upstream, e config.RouteEntry) (
 	d.warned.log(req.log, d.provider, "request conversion", conv.Warnings)
 	out, err := http.NewRequest(http.MethodPost, d.url, nil)
 	if err != nil {
-		return nil, "", providerFailure(health.StateCooling, "building request: %v", err)
+		return nil, providerFailure(health.StateCooling, "building request: %v", err)
 	}
 	setBody(out, buf, conv.Body)
 	// Only what Chat Completions needs goes upstream: no Anthropic headers.
@@ -81,16 +81,16 @@ func (d openaiDialect) request(req *request, u *upstream, e config.RouteEntry) (
 		out.Header.Set("Accept", "application/json")
 	}
 	out.Header.Set("User-Agent", "ccbalancer/"+d.version)
-	secret, ok := setAuth(out.Header, u.cfg, req.key, req.r.Header, req.st.cfg.Settings.AuthKey)
+	ok := setAuth(out.Header, u.cfg, req.key, req.r.Header, req.st.cfg.Settings.AuthKey)
 	if !ok {
-		return nil, "", noCredential()
+		return nil, noCredential()
 	}
 	if k := out.Header.Get("X-Api-Key"); k != "" {
 		// A passed-through x-api-key becomes the Bearer token OpenAI expects.
 		out.Header.Del("X-Api-Key")
 		out.Header.Set("Authorization", "Bearer "+k)
 	}
-	return out, secret, nil
+	return out, nil
 }
 
 // streamOptions are the options an answer to req is converted with.
@@ -104,9 +104,9 @@ func (d openaiDialect) streamOptions(req *request) openai.StreamOptions {
 	}
 }
 
-func (openaiDialect) refusal(req *request, resp *http.Response, body []byte, secret string) *attemptError {
+func (openaiDialect) refusal(req *request, resp *http.Response, body []byte) *attemptError {
 	ea := openai.ConvertError(resp.StatusCode, body)
-	msg := redact(ea.Message, secret)
+	msg := ea.Message
 	if ea.Overflow {
 		return overflowRefusal("HTTP "+strconv.Itoa(resp.StatusCode), msg)
 	}
@@ -134,8 +134,8 @@ func errorReply(status int, typ, msg string) *reply {
 	return &reply{status: status, header: http.Header{"Content-Type": {"application/json"}}, body: b}
 }
 
-func (d openaiDialect) events(req *request, rd *sse.Reader, secret string) eventSource {
-	return &openaiEvents{rd: rd, conv: openai.NewStreamConverter(d.streamOptions(req)), secret: secret,
+func (d openaiDialect) events(req *request, rd *sse.Reader) eventSource {
+	return &openaiEvents{rd: rd, conv: openai.NewStreamConverter(d.streamOptions(req)),
 		log: req.log, provider: d.provider, warned: d.warned, usage: &req.usage}
 }
 
@@ -143,10 +143,10 @@ func (openaiDialect) streamHeader(*http.Response) http.Header {
 	return http.Header{"Content-Type": {"text/event-stream"}, "Cache-Control": {"no-cache"}}
 }
 
-func (d openaiDialect) message(req *request, resp *http.Response, body []byte, secret string) (*reply, *attemptError) {
+func (d openaiDialect) message(req *request, resp *http.Response, body []byte) (*reply, *attemptError) {
 	msg, warnings, err := openai.ConvertResponse(body, d.streamOptions(req))
 	if err != nil {
-		return nil, conversionFailure(err, secret)
+		return nil, conversionFailure(err)
 	}
 	d.warned.log(req.log, d.provider, "response conversion", warnings)
 	req.usage = msg.Usage
@@ -158,7 +158,6 @@ func (d openaiDialect) message(req *request, resp *http.Response, body []byte, s
 type openaiEvents struct {
 	rd       *sse.Reader
 	conv     *openai.StreamConverter
-	secret   string
 	buf      []byte
 	ended    bool
 	log      *slog.Logger
@@ -175,13 +174,13 @@ func (o *openaiEvents) next() (piece, error) {
 		case errors.Is(err, io.EOF):
 			o.ended = true
 			if evs, err = o.conv.Finish(); err != nil {
-				return piece{}, conversionFailure(err, o.secret)
+				return piece{}, conversionFailure(err)
 			}
 		case err != nil:
 			return piece{}, err
 		default:
 			if evs, err = o.conv.Process(ev.Data); err != nil {
-				return piece{}, conversionFailure(err, o.secret)
+				return piece{}, conversionFailure(err)
 			}
 		}
 		if len(evs) == 0 {
@@ -215,14 +214,14 @@ func (o *openaiEvents) next() (piece, error) {
 // provider sent an error chunk, broke the answer off, or sent something that
 // is not a usable answer. An error chunk that says the prompt does not fit
 // is a refusal, as an overflow answered with an error status is.
-func conversionFailure(err error, secret string) *attemptError {
+func conversionFailure(err error) *attemptError {
 	var ue *openai.UpstreamError
 	var fe *openai.FinishError
 	switch {
 	case errors.As(err, &ue):
-		msg := redact(ue.Message, secret)
+		msg := ue.Message
 		if over, ok := openai.IsOverflowError(ue); ok {
-			return overflowRefusal("error chunk", redact(over, secret))
+			return overflowRefusal("error chunk", over)
 		}
 		if st := ue.Status(); st != 0 {
 			ae := classifyStatus(st, http.Header{}, anthropic.ErrorTypeForStatus(st), msg, true)

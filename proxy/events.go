@@ -32,6 +32,11 @@ const (
 	// EventStarted and EventStopped: the listener opened or closed.
 	EventStarted EventKind = "started"
 	EventStopped EventKind = "stopped"
+	// EventStopping: the listener is closed and InFlight answers are still
+	// running; those left at Until are aborted (then an event with a zero
+	// Until). Sent when the proxy starts to stop and whenever the number
+	// changes.
+	EventStopping EventKind = "stopping"
 	// EventChanged: something shown in a snapshot changed (strategy, counters).
 	EventChanged EventKind = "changed"
 )
@@ -47,6 +52,8 @@ type Event struct {
 	State    health.State
 	Prev     health.State
 	Until    time.Time
+	// InFlight is the number of answers still running (EventStopping).
+	InFlight int
 }
 
 // Bus fans events out to subscribers. A subscriber that does not keep up loses

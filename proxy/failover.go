@@ -87,6 +87,11 @@ func (s *Server) tryEntry(req *request, u *upstream, e config.RouteEntry, n int)
 		}
 		name := healthName(u, req.key)
 		aerr := s.attempt(req, u, e)
+		if aerr != nil {
+			// The one place a failure's reason is made safe for logs,
+			// /providers, events and the all-failed answer.
+			aerr.reason = req.redact.string(aerr.reason)
+		}
 		s.health.Observe(name, req.quota)
 		if aerr == nil {
 			req.served = true
@@ -110,7 +115,7 @@ func (s *Server) tryEntry(req *request, u *upstream, e config.RouteEntry, n int)
 			if aerr.relayNow {
 				req.log.Info("request refused by the provider; its answer is relayed",
 					slog.String("provider", e.Provider), slog.String("reason", aerr.reason))
-				aerr.reply.write(req.w, e.Provider)
+				aerr.reply.write(req.w, e.Provider, req.redact)
 				return nil, "", time.Time{}
 			}
 		}
@@ -266,7 +271,7 @@ func (s *Server) giveUp(req *request, rt *config.Route, outcomes []outcome, firs
 		// an earlier failure, tried all the same, included): waiting helps
 		// nothing, and a context overflow must reach the client as such.
 		log.Info("every provider refused the request; the first refusal is relayed")
-		firstRefusal.err.reply.write(req.w, firstRefusal.provider)
+		firstRefusal.err.reply.write(req.w, firstRefusal.provider, req.redact)
 	case !soonest.IsZero():
 		secs := int(math.Ceil(soonest.Sub(now).Seconds()))
 		secs = min(max(secs, 1), int(maxRetryAfter/time.Second))

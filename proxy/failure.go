@@ -80,15 +80,18 @@ type reply struct {
 	body   []byte
 }
 
-func (r *reply) write(w http.ResponseWriter, provider string) {
+// write sends the reply, less any secret it echoes.
+func (r *reply) write(w http.ResponseWriter, provider string, rd *redactor) {
+	body := rd.bytes(r.body)
+	rd.header(r.header)
 	h := w.Header()
 	for k, vs := range r.header {
 		h[k] = vs
 	}
-	h.Set("Content-Length", strconv.Itoa(len(r.body)))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("X-Provider-Used", provider)
 	w.WriteHeader(r.status)
-	_, _ = w.Write(r.body)
+	_, _ = w.Write(body)
 }
 
 // providerFailure is a failure that puts the provider in state.
@@ -216,15 +219,6 @@ func isBillingError(errType, msg string) bool {
 	m := strings.ToLower(msg)
 	return strings.Contains(m, "credit balance is too low") || strings.Contains(m, "insufficient balance") ||
 		strings.Contains(m, "insufficient_quota") || strings.Contains(m, "exceeded your current quota")
-}
-
-// redact removes a credential from text that may come back from a provider
-// (some echo the key they rejected).
-func redact(s, secret string) string {
-	if len(secret) >= 4 {
-		s = strings.ReplaceAll(s, secret, "[REDACTED]")
-	}
-	return s
 }
 
 func shorten(s string, n int) string {

@@ -459,6 +459,50 @@ func faults() []fault {
 			}
 			return faultWant{client: byB, state: health.StateCooling, reason: "larger than", failed: true}
 		}},
+		{name: "endless event", handler: func(w wire, stream bool) http.HandlerFunc {
+			// Data lines that each end, but never the blank line that ends
+			// an event: the event grows without bound.
+			return func(rw http.ResponseWriter, r *http.Request) {
+				ct := "application/json"
+				if stream {
+					ct = "text/event-stream"
+				}
+				rw.Header().Set("Content-Type", ct)
+				endlessEvent(rw, r, w)
+			}
+		}, settings: func(s *config.Settings) { s.StreamIdleTimeout = 10 * time.Second },
+			want: func(_ wire, stream bool) faultWant {
+				if stream {
+					return faultWant{client: byB, state: health.StateCooling, reason: "longer than max_event_size", failed: true}
+				}
+				return faultWant{client: byB, state: health.StateCooling, reason: "larger than", failed: true}
+			}},
+		{name: "endless event after content", only: "stream", handler: func(w wire, _ bool) http.HandlerFunc {
+			return func(rw http.ResponseWriter, r *http.Request) {
+				rw.Header().Set("Content-Type", "text/event-stream")
+				io.WriteString(rw, w.head()+w.content("partial"))
+				flush(rw)
+				endlessEvent(rw, r, w)
+			}
+		}, settings: func(s *config.Settings) { s.StreamIdleTimeout = 10 * time.Second },
+			want: func(wire, bool) faultWant {
+				return faultWant{client: aborted, state: health.StateCooling, reason: "longer than max_event_size", failed: true}
+			}},
+	}
+}
+
+// endlessEvent writes data lines of the wire's content chunks, each line
+// ended but never the event, until the client goes away.
+func endlessEvent(rw http.ResponseWriter, r *http.Request, w wire) {
+	line := strings.TrimSuffix(w.content("more"), "\n")
+	if w == wireAnthropic {
+		line = line[strings.LastIndex(line, "\n")+1:]
+	}
+	chunk := []byte(strings.Repeat(strings.TrimSuffix(line, "\n")+"\n", 256))
+	for r.Context().Err() == nil {
+		if _, err := rw.Write(chunk); err != nil {
+			return
+		}
 	}
 }
 

@@ -39,9 +39,9 @@ func (s *Server) routes() http.Handler {
 		}
 		switch path {
 		case "/v1/messages":
-			method(http.MethodPost, func(w http.ResponseWriter, r *http.Request) { s.handleMessages(w, r, st, rt) })
+			method(http.MethodPost, s.bounded(func(w http.ResponseWriter, r *http.Request) { s.handleMessages(w, r, st, rt) }))
 		case "/v1/messages/count_tokens":
-			method(http.MethodPost, s.handleCountTokens)
+			method(http.MethodPost, s.bounded(s.handleCountTokens))
 		case "/":
 			method(http.MethodGet, s.handleRoot)
 		case "/providers":
@@ -63,10 +63,13 @@ func (s *Server) routes() http.Handler {
 
 // allowed enforces DESIGN.md section 9: a web page must not be able to spend
 // the user's keys (Origin and Host checks against DNS rebinding), and a
-// proxy listening beyond loopback requires the configured auth key.
+// proxy listening beyond loopback requires the configured auth key. Pages
+// of settings.allowed_origins get CORS (cors.go); a preflight, which never
+// carries credentials, is answered here.
 func (s *Server) allowed(w http.ResponseWriter, r *http.Request) bool {
 	set := s.state.Load().cfg.Settings
-	if origin := r.Header.Get("Origin"); origin != "" && !contains(set.AllowedOrigins, origin) {
+	origin := r.Header.Get("Origin")
+	if origin != "" && !contains(set.AllowedOrigins, origin) {
 		anthropic.WriteError(w, http.StatusForbidden, anthropic.ErrPermission,
 			fmt.Sprintf("requests from the browser origin %q are refused (add it to settings.allowed_origins to allow it)", origin))
 		return false
@@ -75,6 +78,13 @@ func (s *Server) allowed(w http.ResponseWriter, r *http.Request) bool {
 		anthropic.WriteError(w, http.StatusForbidden, anthropic.ErrPermission,
 			fmt.Sprintf("Host %q is not a loopback name; refused", r.Host))
 		return false
+	}
+	if isPreflight(r) {
+		preflight(w, r)
+		return false
+	}
+	if origin != "" {
+		allowOrigin(w.Header(), origin)
 	}
 	if set.AuthKey != "" && r.URL.Path != "/" && !clientKeyMatches(r, set.AuthKey.Reveal()) {
 		anthropic.WriteError(w, http.StatusUnauthorized, anthropic.ErrAuthentication,
@@ -127,8 +137,12 @@ type request struct {
 	st     *state
 	// rt is the request's routing: the profile it named, or the top level;
 	// set is the settings that apply to it (rt.set).
-	rt      *routing
-	set     config.Settings
+	rt  *routing
+	set config.Settings
+	// redact removes secrets from all that leaves for the client and from
+	// failure reasons: the state's, and with passthrough providers the
+	// client's own credential.
+	redact  *redactor
 	session string
 	// key is the key (from 0) of the provider the current attempt uses;
 	// quota is what the last answer's headers said about limits.
@@ -189,8 +203,11 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, st *stat
 	if rtg.profile != "" {
 		log = log.With(slog.String("profile", rtg.profile))
 	}
-	req := &request{w: w, r: r, body: body, held: held, fields: f, log: log, st: st, rt: rtg, set: rtg.set,
+	req := &request{w: w, r: r, body: body, held: held, fields: f, log: log, st: st, rt: rtg, set: rtg.set, redact: st.redact,
 		session: r.Header.Get("X-Claude-Code-Session-Id"), start: time.Now()}
+	if st.passthrough {
+		req.redact = st.redact.with(r.Header.Get("X-Api-Key"), strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+	}
 	if s.sharing(req.set) {
 		s.share(req, rt)
 		return

@@ -24,8 +24,15 @@ var clientOnly = map[string]bool{
 }
 
 // upstreamOnly are response headers that never reach the client: lengths we
-// set ourselves, and a redirect's target, which is never followed nor shown.
-var upstreamOnly = map[string]bool{"Content-Length": true, "Location": true}
+// set ourselves, a redirect's target, which is never followed nor shown,
+// and CORS headers, which the proxy alone sets (cors.go).
+var upstreamOnly = func() map[string]bool {
+	m := map[string]bool{"Content-Length": true, "Location": true}
+	for _, h := range corsHeaders {
+		m[h] = true
+	}
+	return m
+}()
 
 func copyRequestHeaders(dst, src http.Header) {
 	for k, vs := range src {
@@ -79,26 +86,26 @@ func stripOAuthBetas(h http.Header) {
 	}
 }
 
-// setAuth puts the provider's credential (key, from 0, of its keys) on the upstream request and returns
-// the secret in use (for redaction). With auth_value passthrough the client's
-// own credential is forwarded, except the one that authenticated the client
-// to this proxy (settings.auth_key): that key is the proxy's, never a
-// provider's. ok is false when nothing is left to pass through.
-func setAuth(h http.Header, p config.Provider, key int, client http.Header, authKey config.Secret) (secret string, ok bool) {
+// setAuth puts the provider's credential (key, from 0, of its keys) on the
+// upstream request. With auth_value passthrough the client's own credential
+// is forwarded, except the one that authenticated the client to this proxy
+// (settings.auth_key): that key is the proxy's, never a provider's. ok is
+// false when nothing is left to pass through.
+func setAuth(h http.Header, p config.Provider, key int, client http.Header, authKey config.Secret) (ok bool) {
 	if p.AuthValue.IsPassthrough() {
 		key := authKey.Reveal()
 		if v := client.Get("X-Api-Key"); v != "" && (key == "" || v != key) {
 			h.Set("X-Api-Key", v)
-			return v, true
+			return true
 		}
 		if v := client.Get("Authorization"); v != "" {
 			token := strings.TrimPrefix(v, "Bearer ")
 			if key == "" || token != key {
 				h.Set("Authorization", v)
-				return token, true
+				return true
 			}
 		}
-		return "", false
+		return false
 	}
 	v := p.Credentials()[key].Reveal()
 	if p.Type == config.TypeOpenAI || p.AuthType == config.AuthAuthToken {
@@ -106,5 +113,5 @@ func setAuth(h http.Header, p config.Provider, key int, client http.Header, auth
 	} else {
 		h.Set("X-Api-Key", v)
 	}
-	return v, true
+	return true
 }

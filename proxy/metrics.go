@@ -36,6 +36,10 @@ var (
 		[]string{"provider", "kind"}, nil)
 	metricCost = prometheus.NewDesc("ccbalancer_provider_cost_usd_total",
 		"Cost of the provider's priced answers since start, in US dollars, from the usage ledger.", []string{"provider"}, nil)
+	metricConnections = prometheus.NewDesc("ccbalancer_client_connections",
+		"Open client connections (at most settings.max_connections).", nil, nil)
+	metricBodyBytes = prometheus.NewDesc("ccbalancer_request_body_bytes",
+		"Bytes of request bodies held (at most settings.max_body_memory).", nil, nil)
 )
 
 // newMetricsHandler serves the Prometheus exposition of s's state and of the
@@ -65,7 +69,8 @@ type snapshotCollector struct{ s *Server }
 // Describe implements prometheus.Collector.
 func (c snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{metricRequests, metricFailures, metricHealthy, metricState,
-		metricCooldown, metricLatencyP50, metricLatencyP99, metricInFlight, metricTokens, metricCost} {
+		metricCooldown, metricLatencyP50, metricLatencyP99, metricInFlight, metricTokens, metricCost,
+		metricConnections, metricBodyBytes} {
 		ch <- d
 	}
 }
@@ -75,7 +80,8 @@ func (c snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- constMetric(d, prometheus.GaugeValue, v, labels...)
 	}
-	for _, p := range c.s.Snapshot().Providers {
+	snap := c.s.Snapshot()
+	for _, p := range snap.Providers {
 		ch <- constMetric(metricRequests, prometheus.CounterValue, float64(p.Requests), p.Name)
 		ch <- constMetric(metricFailures, prometheus.CounterValue, float64(p.Failures), p.Name)
 		gauge(metricHealthy, boolValue(p.Healthy), p.Name)
@@ -96,7 +102,9 @@ func (c snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- constMetric(metricCost, prometheus.CounterValue, life.CostUSD, p.Name)
 		}
 	}
-	gauge(metricInFlight, float64(c.s.inFlight.Load()))
+	gauge(metricInFlight, float64(snap.InFlight))
+	gauge(metricConnections, float64(snap.Connections))
+	gauge(metricBodyBytes, float64(snap.BodyBytes))
 }
 
 // constMetric is prometheus.NewConstMetric, with a label value it refuses

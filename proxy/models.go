@@ -32,10 +32,11 @@ func (e *ModelsError) Error() string {
 // provider (the Models API, authenticated like a messages request), GET
 // {base_url}/models on an OpenAI-compatible one (openai.ModelsURL), with
 // key (from 0) of its keys.
-func modelsRequest(ctx context.Context, p config.Provider, key int) (*http.Request, string, error) {
+// The redactor returned knows the provider's secrets.
+func modelsRequest(ctx context.Context, p config.Provider, key int) (*http.Request, *redactor, error) {
 	base, err := url.Parse(p.BaseURL)
 	if err != nil {
-		return nil, "", fmt.Errorf("provider %s: base_url: %w", p.Name, err)
+		return nil, nil, fmt.Errorf("provider %s: base_url %s is not a URL", p.Name, p.DisplayURL())
 	}
 	u := &upstream{cfg: p, base: base}
 	target := u.endpoint("/v1/models", "limit=1000")
@@ -44,7 +45,7 @@ func modelsRequest(ctx context.Context, p config.Provider, key int) (*http.Reque
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
-		return nil, "", fmt.Errorf("provider %s: %w", p.Name, err)
+		return nil, nil, fmt.Errorf("provider %s: %w", p.Name, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	if p.Type == config.TypeAnthropic {
@@ -53,13 +54,13 @@ func modelsRequest(ctx context.Context, p config.Provider, key int) (*http.Reque
 	for k, v := range p.Headers {
 		req.Header.Set(k, v)
 	}
-	secret, _ := setAuth(req.Header, p, key, http.Header{}, "")
-	return req, secret, nil
+	setAuth(req.Header, p, key, http.Header{}, "")
+	return req, newRedactor(providerSecrets(p)...), nil
 }
 
 // fetchModels sends the model list request with client and returns the
 // model ids, sorted, and what the answer's headers said about limits.
-func fetchModels(client *http.Client, req *http.Request, secret string, p config.Provider) ([]string, quota.Info, error) {
+func fetchModels(client *http.Client, req *http.Request, rd *redactor, p config.Provider) ([]string, quota.Info, error) {
 	resp, err := client.Do(req)
 	if err != nil {
 		return nil, quota.Info{}, fmt.Errorf("provider %s: listing models: %w", p.Name, err)
@@ -80,7 +81,7 @@ func fetchModels(client *http.Client, req *http.Request, secret string, p config
 		if msg == "" {
 			msg = plainMessage(body)
 		}
-		return nil, info, &ModelsError{Status: resp.StatusCode, Message: shorten(redact(msg, secret), 200)}
+		return nil, info, &ModelsError{Status: resp.StatusCode, Message: shorten(rd.string(msg), 200)}
 	}
 	var list struct {
 		Data []struct {
@@ -109,10 +110,10 @@ func ListModels(ctx context.Context, p config.Provider, set config.Settings) ([]
 		return nil, err
 	}
 	defer u.close()
-	req, secret, err := modelsRequest(ctx, p, 0)
+	req, rd, err := modelsRequest(ctx, p, 0)
 	if err != nil {
 		return nil, err
 	}
-	ids, _, err := fetchModels(u.client, req, secret, p)
+	ids, _, err := fetchModels(u.client, req, rd, p)
 	return ids, err
 }

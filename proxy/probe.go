@@ -114,18 +114,18 @@ func (s *Server) probe(ctx context.Context, u *upstream, key int, name string, s
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.state.Load().cfg.Settings.RequestTimeout)
 	defer cancel()
-	req, secret, err := modelsRequest(ctx, u.cfg, key)
+	req, rd, err := modelsRequest(ctx, u.cfg, key)
 	if err != nil {
 		log.Warn("probe not sent", slog.Any("err", err))
 		return
 	}
-	_, info, err := fetchModels(u.client, req, secret, u.cfg)
+	_, info, err := fetchModels(u.client, req, rd, u.cfg)
 	if err != nil {
 		var me *ModelsError
 		if errors.As(err, &me) {
 			log.Info("probe refused; the provider stays out", slog.Int("status", me.Status), slog.String("message", me.Message))
 		} else if ctx.Err() == nil {
-			log.Info("probe failed; the provider stays out", slog.String("err", shorten(redact(err.Error(), secret), 160)))
+			log.Info("probe failed; the provider stays out", slog.String("err", shorten(rd.string(err.Error()), 160)))
 		}
 		return
 	}

@@ -60,6 +60,11 @@ type state struct {
 	gen uint64
 	// budgeted: some provider, or the settings, has a budget.
 	budgeted bool
+	// redact knows the configuration's secrets (redact.go); passthrough
+	// says a provider forwards the client's own credential, which is then
+	// a secret too.
+	redact      *redactor
+	passthrough bool
 }
 
 // Server is the proxy. Create it with New; Start and Stop open and close the
@@ -74,6 +79,7 @@ type Server struct {
 	selector *route.Selector
 	bus      Bus
 	handler  http.Handler
+	limits   *limits      // connections and body memory (resources.go)
 	metrics  http.Handler // GET /metrics
 	probes   prober
 	flights  *dedup.Group
@@ -130,6 +136,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.state.Store(st)
+	s.limits = newLimits(cfg.Settings)
 	s.metrics = newMetricsHandler(s)
 	s.setKeys(cfg)
 	s.applyShareSettings(cfg.Settings)
@@ -156,6 +163,7 @@ func buildState(cfg *config.Config, version string) (*state, error) {
 		upstreams: make(map[string]*upstream, len(cfg.Providers)),
 		top:       newRouting("", cfg.Routes, cfg.Settings),
 		profiles:  make(map[string]*routing, len(cfg.Profiles)),
+		redact:    newRedactor(secretsOf(cfg)...),
 	}
 	for _, p := range cfg.Profiles {
 		st.profiles[p.Name] = newRouting(p.Name, p.Routes, p.Settings)
@@ -166,6 +174,7 @@ func buildState(cfg *config.Config, version string) (*state, error) {
 		if !p.Enabled {
 			continue
 		}
+		st.passthrough = st.passthrough || p.AuthValue.IsPassthrough()
 		u, err := newUpstream(p, cfg.Settings, version)
 		if err != nil {
 			return nil, err
@@ -216,10 +225,12 @@ func (s *Server) Start() error {
 
 // serveLocked serves on ln in the background as the current listener.
 func (s *Server) serveLocked(ln net.Listener) {
+	ln = s.limits.conns.listener(ln)
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       5 * time.Minute,
+		ConnState:         s.limits.conns.track,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	s.srv = srv
@@ -251,9 +262,11 @@ func (s *Server) openListener() (net.Listener, error) {
 	return ln, nil
 }
 
-// Stop closes the listener. In-flight requests go on until they finish or ctx
-// ends; then their connections are closed (clients see an aborted response
-// and retry).
+// Stop closes the listener. Answers still running go on for
+// settings.shutdown_grace (or until ctx ends, if sooner); then their
+// connections are closed, so that their clients see an aborted answer, never
+// a clean end, and retry. While it waits, the log and EventStopping say how
+// many answers are still running.
 func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -262,11 +275,19 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	s.bound.Store(nil)
 	s.stopProbes()
+	grace := s.state.Load().cfg.Settings.ShutdownGrace
+	if grace <= 0 {
+		grace = config.Defaults().ShutdownGrace
+	}
+	ctx, cancel := context.WithTimeout(ctx, grace)
+	defer cancel()
 	s.drainMu.Lock()
 	srvs := append(s.draining, s.srv)
 	s.draining = nil
 	s.drainMu.Unlock()
-	err := s.shutdown(ctx, srvs...)
+	done := make(chan error, 1)
+	go func() { done <- s.shutdown(ctx, srvs...) }()
+	err := s.waitRunning(ctx, done)
 	s.serveWG.Wait()
 	s.srv = nil
 	s.log.Info("proxy stopped")
@@ -275,15 +296,21 @@ func (s *Server) Stop(ctx context.Context) error {
 }
 
 // shutdown stops servers, letting their requests in flight finish until ctx
-// ends, then closing their connections.
+// ends, then closing their connections (the answers still running are
+// aborted).
 func (s *Server) shutdown(ctx context.Context, srvs ...*http.Server) error {
 	var errs []error
 	var wg sync.WaitGroup
 	var mu sync.Mutex
+	var once sync.Once
 	for _, srv := range srvs {
 		wg.Go(func() {
 			if err := srv.Shutdown(ctx); err != nil {
-				s.log.Warn("grace period over, aborting in-flight requests", slog.Int64("in_flight", s.inFlight.Load()))
+				once.Do(func() {
+					n := s.inFlight.Load()
+					s.log.Warn("grace period over; aborting the answers still running", slog.Int64("running", n))
+					s.bus.publish(Event{Kind: EventStopping, Time: time.Now(), InFlight: int(n)})
+				})
 				err = srv.Close()
 				mu.Lock()
 				errs = append(errs, err)
@@ -295,12 +322,36 @@ func (s *Server) shutdown(ctx context.Context, srvs ...*http.Server) error {
 	return errors.Join(errs...)
 }
 
-// Close stops the server with a short grace period and releases its
-// resources. The Server cannot be started again.
+// stopReportEvery is how often a stop that waits for answers says how many
+// are still running, when that number changed.
+const stopReportEvery = time.Second
+
+// waitRunning waits for Shutdown's result (done), saying how many answers
+// are still running: at once, then whenever the number changes.
+func (s *Server) waitRunning(ctx context.Context, done <-chan error) error {
+	deadline, _ := ctx.Deadline()
+	tick := time.NewTicker(stopReportEvery)
+	defer tick.Stop()
+	last := int64(-1)
+	for {
+		if n := s.inFlight.Load(); n != last && n > 0 {
+			last = n
+			s.log.Info("stopping: answers still running", slog.Int64("running", n),
+				slog.Duration("aborted_in", time.Until(deadline).Round(time.Second)))
+			s.bus.publish(Event{Kind: EventStopping, Time: time.Now(), InFlight: int(n), Until: deadline})
+		}
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+		}
+	}
+}
+
+// Close stops the server (settings.shutdown_grace for the answers still
+// running) and releases its resources. The Server cannot be started again.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.Stop(ctx)
+	err := s.Stop(context.Background())
 	s.flights.Wait()
 	if s.ledger != nil {
 		if lerr := s.ledger.Close(); lerr != nil {
@@ -407,6 +458,7 @@ func (s *Server) Reload() error {
 	}
 	st.gen = old.gen + 1
 	s.state.Store(st)
+	s.limits.apply(cfg.Settings)
 	s.carryHealth(old.cfg, cfg)
 	s.setKeys(cfg)
 	// Routes may have changed: answers cached under the old ones go.
@@ -476,7 +528,9 @@ func (s *Server) Snapshot() Snapshot {
 		ConfigPath: st.cfg.Path,
 		LogFile:    s.logFile,
 		Routes:     len(st.cfg.Routes),
+		InFlight:   int(s.inFlight.Load()),
 	}
+	snap.Connections, snap.BodyBytes = s.limits.usage()
 	if ls := s.lastServed.Load(); ls != nil {
 		snap.LastServed, snap.LastServedAt = ls.provider, ls.at
 	}
@@ -494,7 +548,7 @@ func (s *Server) Snapshot() Snapshot {
 		ps := ProviderStatus{
 			Name:              p.Name,
 			Type:              p.Type,
-			BaseURL:           p.BaseURL,
+			BaseURL:           p.DisplayURL(),
 			Enabled:           p.Enabled,
 			State:             state,
 			StateReason:       h.Reason,

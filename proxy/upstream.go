@@ -27,7 +27,7 @@ type upstream struct {
 func newUpstream(p config.Provider, s config.Settings, version string) (*upstream, error) {
 	base, err := url.Parse(p.BaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("provider %s: base_url: %w", p.Name, err)
+		return nil, fmt.Errorf("provider %s: base_url %s is not a URL", p.Name, p.DisplayURL())
 	}
 	// TCP keep-alive probes find a dead connection while a non-streamed
 	// answer is awaited for minutes with no byte on the wire: after 15 s of

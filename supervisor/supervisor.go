@@ -384,8 +384,9 @@ func (s *Supervisor) CreateConfig() (string, error) {
 	return path, nil
 }
 
-// Close stops the proxy (5 s of grace for requests in flight) and ends the
-// forwarding of its events. The Supervisor cannot be started again.
+// Close stops the proxy (settings.shutdown_grace for answers still running)
+// and ends the forwarding of its events. The Supervisor cannot be started
+// again.
 func (s *Supervisor) Close() error {
 	s.mu.Lock()
 	s.closed = true

@@ -59,9 +59,10 @@ type Options struct {
 	// Copy puts text on the clipboard; an error makes the tray show the text
 	// in a notification instead.
 	Copy func(text string) error
-	// StopGrace is how long in-flight requests may run on when the proxy is
-	// stopped or the tray quits (default 5 s); then they are aborted and
-	// clients retry.
+	// StopGrace, when set, shortens the time in-flight requests may run on
+	// when the proxy is stopped or the tray quits; by default the proxy's
+	// settings.shutdown_grace applies. Then they are aborted and clients
+	// retry.
 	StopGrace time.Duration
 	// RefreshEvery is the menu refresh period while a countdown runs
 	// (default 3 s).
@@ -80,9 +81,6 @@ func (o *Options) setDefaults() {
 	}
 	if o.Copy == nil {
 		o.Copy = copyText
-	}
-	if o.StopGrace <= 0 {
-		o.StopGrace = 5 * time.Second
 	}
 	if o.RefreshEvery <= 0 {
 		o.RefreshEvery = 3 * time.Second
@@ -325,9 +323,13 @@ func (c *controller) setStrategy(st config.Strategy) {
 	c.logErr("saving the selection strategy", c.saved.save(c.opts.StateFile))
 }
 
-// stop closes the port, letting in-flight requests finish within StopGrace.
+// stop closes the port, letting in-flight requests finish within the proxy's
+// shutdown_grace (or StopGrace, when set).
 func (c *controller) stop(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.StopGrace)
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	if c.opts.StopGrace > 0 {
+		ctx, cancel = context.WithTimeout(ctx, c.opts.StopGrace)
+	}
 	defer cancel()
 	c.logErr("stopping the proxy", c.srv.Stop(ctx))
 }

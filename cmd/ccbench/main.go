@@ -4,6 +4,7 @@
 //	ccbench upstream --listen 127.0.0.1:0 [--events 20 --gap 1ms]   fake Anthropic API
 //	ccbench bare --listen 127.0.0.1:0 --upstream http://HOST:PORT   reference proxy
 //	ccbench run [-quick] [flags]                                     the whole comparison
+//	ccbench soak [-duration 10m] [flags]                             faults, reloads, abusive clients
 //
 // `run` starts the other parts as child processes, builds ccbalancer from the
 // repository (or takes -ccbalancer), runs closed-loop load against DIRECT, BARE and
@@ -37,6 +38,8 @@ func main() {
 		err = cmdBare(os.Args[2:])
 	case "run":
 		err = cmdRun(os.Args[2:])
+	case "soak":
+		err = cmdSoak(os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 		return
@@ -58,6 +61,7 @@ func usage() {
   ccbench upstream --listen ADDR [--events N --gap D]
   ccbench bare --listen ADDR --upstream URL [--full-duplex] [--buffer-body] [--validate]
   ccbench run [-quick] [flags]   (ccbench run -h lists them)
+  ccbench soak [-duration 10m] [flags]   faults, reloads and abusive clients (ccbench soak -h)
 `)
 }
 

@@ -87,6 +87,7 @@ type StreamConverter struct {
 	lastTool int64               // upstream index of the latest tool call
 	newTool  int64               // next index for tool calls that carry none
 	pending  []*toolCall         // named calls waiting to open, in arrival order
+	argBytes int                 // tool-call argument bytes buffered so far
 	hasTools bool                // a tool_use block was emitted
 
 	state   providerState
@@ -122,7 +123,19 @@ type toolCall struct {
 	// clientID is the id given to a call the upstream sent without one.
 	clientID string
 	sig      string // its thought signature, if any
+
+	// The JSON structure of args as far as read (scan), so that whether
+	// they are whole is known without reading them again per fragment.
+	depth    int  // open objects and arrays outside strings
+	inString bool // inside a string
+	escaped  bool // after a backslash inside a string
+	whole    bool // a top-level object or array closed and args were valid then
+	broken   bool // args can never become a whole JSON value
 }
+
+// MaxToolArguments bounds the tool-call arguments buffered for one stream
+// (they are sent when a call is complete); past it the stream fails.
+const MaxToolArguments = 16 << 20
 
 // sentID is the id the call goes upstream with in the next request.
 func (t *toolCall) sentID() string {
@@ -356,7 +369,11 @@ func (c *StreamConverter) toolDelta(idx int64, tc *chunkToolCall) error {
 		if t.closed {
 			return fmt.Errorf("tool call %d: arguments arrived after its block was closed", idx)
 		}
+		if c.argBytes += len(tc.args); c.argBytes > MaxToolArguments {
+			return fmt.Errorf("tool call arguments longer than %d bytes", MaxToolArguments)
+		}
 		t.args = append(t.args, tc.args...)
+		t.scan(len(t.args) - len(tc.args))
 	}
 	if tc.thoughtSig != "" && c.fam.state.thoughtSignatures {
 		c.pendingSignature(t, tc.thoughtSig)
@@ -433,10 +450,48 @@ func (c *StreamConverter) nonce() string {
 }
 
 // argsComplete reports whether a call's arguments so far form a whole JSON
-// value, so that its block may close.
-func argsComplete(t *toolCall) bool {
-	return len(bytes.TrimSpace(t.args)) > 0 && json.Valid(t.args)
+// object or array, so that its block may close.
+func argsComplete(t *toolCall) bool { return t.whole && !t.broken }
+
+// scan follows the JSON structure of args[from:], the bytes just appended.
+// Arguments are validated only when a top-level object or array closes, so
+// a call's fragments cost time linear in their length whatever their number
+// (validating all the arguments on every fragment was quadratic).
+func (t *toolCall) scan(from int) {
+	for i := from; i < len(t.args) && !t.broken; i++ {
+		ch := t.args[i]
+		switch {
+		case t.inString:
+			switch {
+			case t.escaped:
+				t.escaped = false
+			case ch == '\\':
+				t.escaped = true
+			case ch == '"':
+				t.inString = false
+			}
+		case t.whole && !isSpace(ch):
+			t.broken = true // a second value after a whole one
+		case ch == '"':
+			t.inString = true
+		case ch == '{' || ch == '[':
+			t.depth++
+		case ch == '}' || ch == ']':
+			t.depth--
+			switch {
+			case t.depth < 0:
+				t.broken = true
+			case t.depth == 0:
+				// A top-level value closed: whole if valid now; if not,
+				// nothing appended can mend it.
+				t.whole = json.Valid(t.args[:i+1])
+				t.broken = !t.whole
+			}
+		}
+	}
 }
+
+func isSpace(ch byte) bool { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' }
 
 // closeAll closes the open block and runs any waiting tool calls through
 // theirs, before content of another kind or the end of the message.

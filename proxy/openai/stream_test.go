@@ -1,7 +1,9 @@
 package openai
 
 import (
+	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -278,5 +280,85 @@ func TestUsageMapping(t *testing.T) {
 				t.Errorf("usage (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// toolArgs is a chunk carrying an argument fragment for tool call idx
+// (named on its first fragment).
+func toolArgs(idx int, name, frag string) []byte {
+	b, _ := json.Marshal(map[string]any{"choices": []any{map[string]any{"index": 0, "delta": map[string]any{
+		"tool_calls": []any{map[string]any{"index": idx, "id": "call_" + strconv.Itoa(idx), "type": "function",
+			"function": map[string]any{"name": name, "arguments": frag}}}}}}})
+	return b
+}
+
+// TestToolArgumentsBounded: a provider that streams arguments without end
+// fails the stream once MaxToolArguments are buffered, instead of growing
+// memory without limit.
+func TestToolArgumentsBounded(t *testing.T) {
+	c := NewStreamConverter(StreamOptions{Model: "m"})
+	frag := `{"a":"` + strings.Repeat("x", 1<<20)
+	if _, err := c.Process(toolArgs(0, "Read", frag)); err != nil {
+		t.Fatal(err)
+	}
+	frag = strings.Repeat("y", 1<<20)
+	for i := 0; ; i++ {
+		_, err := c.Process(toolArgs(0, "", frag))
+		if err != nil {
+			if !strings.Contains(err.Error(), "tool call arguments longer than") {
+				t.Fatalf("error %v, want the arguments bound", err)
+			}
+			if i < MaxToolArguments>>20-2 {
+				t.Fatalf("failed after %d MiB, before the bound", i+1)
+			}
+			return
+		}
+		if i > MaxToolArguments>>20+2 {
+			t.Fatal("arguments past MaxToolArguments were buffered")
+		}
+	}
+}
+
+// TestInterleavedToolCallsWhole: with a second call waiting, the open
+// call's block closes exactly when its arguments become a whole JSON object
+// or array, whatever way they are split, and never for arguments that
+// cannot become one.
+func TestInterleavedToolCallsWhole(t *testing.T) {
+	tests := []struct {
+		args  string
+		whole bool
+	}{
+		{`{"path":"/a/b.go","n":[1,{"x":"}"}]}`, true},
+		{`[1,2,"]"]`, true},
+		{`{"s":"\"}\\"}`, true},
+		{` { }`, true},
+		{`x{"a":1}`, false},
+		{`}{`, false},
+		{`"string"`, false},
+		{`{"a":`, false},
+	}
+	for _, tt := range tests {
+		for split := 1; split <= len(tt.args); split++ {
+			c := NewStreamConverter(StreamOptions{Model: "m"})
+			var stopped bool
+			for i := 0; i < len(tt.args); i += split {
+				evs, err := c.Process(toolArgs(0, "First", tt.args[i:min(i+split, len(tt.args))]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i == 0 {
+					// The second call arrives after the first fragment and waits.
+					if evs, err = c.Process(toolArgs(1, "Second", "")); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for _, e := range evs {
+					stopped = stopped || e.Type == anthropic.EventContentBlockStop
+				}
+			}
+			if stopped != tt.whole {
+				t.Errorf("args %q in fragments of %d: first block closed %v, want %v", tt.args, split, stopped, tt.whole)
+			}
+		}
 	}
 }

@@ -78,6 +78,11 @@ func (r *Reader) Next() (Event, error) {
 			end := r.scan + i
 			start := r.ls
 			r.ls, r.scan = end+1, end+1
+			if r.scan-r.r > r.max {
+				// The buffer holds max+1 bytes: an event that fits in it
+				// whole can still be one byte too long.
+				return Event{}, fmt.Errorf("%w: more than %d bytes without the end of an event", ErrTooLong, r.max)
+			}
 			if ev, ok := r.line(start, end); ok {
 				return ev, nil
 			}

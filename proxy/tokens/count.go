@@ -2,6 +2,7 @@ package tokens
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,12 +71,19 @@ type tool struct {
 	InputSchema json.RawMessage `json:"input_schema"`
 }
 
-// Count estimates the input tokens of an Anthropic count_tokens request body
-// (the same body as a Messages request, without max_tokens). It counts the
-// system prompt, every message's content blocks and the tool definitions,
-// plus the fixed overheads above. An error wrapping ErrInvalidRequest means
-// the body is malformed; any other error means the encoding failed to load.
-func Count(body []byte) (int, error) {
+// Count is CountContext without a context: it runs to the end.
+func Count(body []byte) (int, error) { return CountContext(context.Background(), body) }
+
+// CountContext estimates the input tokens of an Anthropic count_tokens
+// request body (the same body as a Messages request, without max_tokens).
+// It counts the system prompt, every message's content blocks and the tool
+// definitions, plus the fixed overheads above. Its time and memory are
+// linear in the body's length (segment.go says how, and how far the count
+// may differ from tiktoken's for text with very long runs of one kind of
+// character); it stops when ctx ends and returns ctx's error. An error
+// wrapping ErrInvalidRequest means the body is malformed; any other error
+// means the encoding failed to load or ctx ended.
+func CountContext(ctx context.Context, body []byte) (int, error) {
 	var req request
 	if err := json.Unmarshal(body, &req); err != nil {
 		return 0, fmt.Errorf("%w: decoding body: %w", ErrInvalidRequest, err)
@@ -87,7 +95,7 @@ func Count(body []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	c := counter{enc: enc}
+	c := counter{enc: enc, ctx: ctx}
 	if len(req.System) > 0 && !isNull(req.System) {
 		n, err := c.content(req.System)
 		if err != nil {
@@ -100,7 +108,7 @@ func Count(body []byte) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("%w: messages.%d.content: %w", ErrInvalidRequest, i, err)
 		}
-		c.n += n + MessageOverhead + textTokens(enc, m.Role)
+		c.n += n + MessageOverhead + c.text(m.Role)
 	}
 	if len(req.Tools) > 0 {
 		c.n += ToolsPreamble
@@ -112,13 +120,38 @@ func Count(body []byte) (int, error) {
 		}
 		c.n += n + ToolOverhead
 	}
+	if c.err != nil {
+		return 0, c.err
+	}
 	return c.n, nil
 }
 
-// counter carries the encoding and the running total.
+// counter carries the encoding, the running total, and the context that
+// stops the count.
 type counter struct {
 	enc *tiktoken.Tiktoken
+	ctx context.Context
+	err error // ctx's error once it ended; every count is 0 from then on
 	n   int
+}
+
+// text is the number of tokens in s, counted segment by segment
+// (segment.go). Special-token markers such as "<|endoftext|>" in user text
+// are counted as ordinary text, never interpreted (and never a panic, which
+// tiktoken's Encode would raise).
+func (c *counter) text(s string) int {
+	n := 0
+	segments(s, func(seg string) bool {
+		if c.err == nil {
+			c.err = c.ctx.Err()
+		}
+		if c.err != nil {
+			return false
+		}
+		n += len(c.enc.EncodeOrdinary(seg))
+		return true
+	})
+	return n
 }
 
 // content counts a string or an array of content blocks.
@@ -132,7 +165,7 @@ func (c *counter) content(raw json.RawMessage) (int, error) {
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return 0, err
 		}
-		return textTokens(c.enc, s), nil
+		return c.text(s), nil
 	case raw[0] == '[':
 		var blocks []json.RawMessage
 		if err := json.Unmarshal(raw, &blocks); err != nil {
@@ -162,9 +195,9 @@ func (c *counter) block(raw json.RawMessage) (int, error) {
 	}
 	switch b.Type {
 	case "text":
-		return textTokens(c.enc, b.Text), nil
+		return c.text(b.Text), nil
 	case "thinking":
-		return textTokens(c.enc, b.Thinking), nil
+		return c.text(b.Thinking), nil
 	case "redacted_thinking":
 		// Encrypted and opaque: its size says nothing about its tokens, and
 		// the API drops thinking from earlier turns anyway.
@@ -174,7 +207,7 @@ func (c *counter) block(raw json.RawMessage) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("input: %w", err)
 		}
-		return textTokens(c.enc, b.Name) + textTokens(c.enc, input), nil
+		return c.text(b.Name) + c.text(input), nil
 	case "tool_result":
 		n, err := c.content(b.Content)
 		if err != nil {
@@ -184,9 +217,9 @@ func (c *counter) block(raw json.RawMessage) (int, error) {
 	case "image":
 		return ImageTokens, nil
 	case "document":
-		n := textTokens(c.enc, b.Title) + textTokens(c.enc, b.Context)
+		n := c.text(b.Title) + c.text(b.Context)
 		if b.Source != nil && b.Source.Type == "text" {
-			return n + textTokens(c.enc, b.Source.Data), nil
+			return n + c.text(b.Source.Data), nil
 		}
 		return n + ImageTokens, nil
 	case "":
@@ -196,7 +229,7 @@ func (c *counter) block(raw json.RawMessage) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		return textTokens(c.enc, s), nil
+		return c.text(s), nil
 	}
 }
 
@@ -213,13 +246,13 @@ func (c *counter) tool(raw json.RawMessage) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		return textTokens(c.enc, s), nil
+		return c.text(s), nil
 	}
 	schema, err := compactJSON(t.InputSchema)
 	if err != nil {
 		return 0, fmt.Errorf("input_schema: %w", err)
 	}
-	return textTokens(c.enc, t.Name) + textTokens(c.enc, t.Description) + textTokens(c.enc, schema), nil
+	return c.text(t.Name) + c.text(t.Description) + c.text(schema), nil
 }
 
 // compactJSON returns raw without insignificant whitespace, so the count

@@ -37,13 +37,3 @@ func Warm() error {
 	_, err := encoding()
 	return err
 }
-
-// textTokens is the number of tokens in s. Special-token markers such as
-// "<|endoftext|>" in user text are counted as ordinary text, never
-// interpreted (and never a panic, which tiktoken's Encode would raise).
-func textTokens(enc *tiktoken.Tiktoken, s string) int {
-	if s == "" {
-		return 0
-	}
-	return len(enc.EncodeOrdinary(s))
-}
