@@ -28,7 +28,8 @@ type dialect interface {
 	refusal(req *request, resp *http.Response, body []byte) *attemptError
 	// events decodes a 2xx streamed answer into Anthropic SSE.
 	events(req *request, rd *sse.Reader) eventSource
-	// streamHeader is the header sent to the client with a stream.
+	// streamHeader is the header for the client of a stream (hop-by-hop
+	// and length headers are dropped when it is sent).
 	streamHeader(resp *http.Response) http.Header
 	// message turns a 2xx non-streamed answer into the client's reply.
 	message(req *request, resp *http.Response, body []byte) (*reply, *attemptError)
@@ -173,9 +174,7 @@ func (s *Server) relayStream(req *request, u *upstream, wd *watchdog, body io.Re
 			}
 			h := req.w.Header()
 			req.redact.header(header)
-			for k, vs := range header {
-				h[k] = vs
-			}
+			copyResponseHeader(h, header)
 			h.Set("X-Provider-Used", u.cfg.Name)
 			req.w.WriteHeader(http.StatusOK)
 			committed = true

@@ -60,7 +60,7 @@ func (anthropicDialect) refusal(req *request, resp *http.Response, body []byte) 
 		// The client's own body was refused (400, 413, 422, ...): the
 		// provider's answer goes back as it is, less any echoed key.
 		ae.relayNow = true
-		ae.reply = &reply{status: resp.StatusCode, header: responseHeader(resp.Header), body: body}
+		ae.reply = &reply{status: resp.StatusCode, header: resp.Header, body: body}
 	}
 	return ae
 }
@@ -78,7 +78,7 @@ func (anthropicDialect) events(req *request, rd *sse.Reader) eventSource {
 }
 
 func (anthropicDialect) streamHeader(resp *http.Response) http.Header {
-	return responseHeader(resp.Header)
+	return resp.Header
 }
 
 func (anthropicDialect) message(req *request, resp *http.Response, body []byte) (*reply, *attemptError) {
@@ -91,7 +91,7 @@ func (anthropicDialect) message(req *request, resp *http.Response, body []byte) 
 		if a.Usage != nil {
 			req.usage, _ = anthropic.ParseUsage(a.Usage)
 		}
-		return &reply{status: resp.StatusCode, header: responseHeader(resp.Header), body: body}, nil
+		return &reply{status: resp.StatusCode, header: resp.Header, body: body}, nil
 	case "error":
 		var e anthropic.Error
 		_ = json.Unmarshal(a.Error, &e)

@@ -103,8 +103,10 @@ func (s *Server) tryEntry(req *request, u *upstream, e config.RouteEntry, n int)
 			s.selector.ServedKey(req.session, e.Provider, req.key)
 			// Per-request lines are DEBUG, like an access log that is off by
 			// default: at INFO the log holds what changed.
-			req.log.Debug("request served", slog.String("provider", e.Provider), slog.String("model", req.fields.Model),
-				slog.Bool("stream", req.fields.Stream), slog.Int("attempt", n), slog.Duration("took", time.Since(req.start)))
+			if req.log.Enabled(req.r.Context(), slog.LevelDebug) {
+				req.log.Debug("request served", slog.String("provider", e.Provider), slog.String("model", req.fields.Model),
+					slog.Bool("stream", req.fields.Stream), slog.Int("attempt", n), slog.Duration("took", time.Since(req.start)))
+			}
 			return nil, "", time.Time{}
 		}
 		switch aerr.kind {

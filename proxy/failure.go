@@ -85,9 +85,7 @@ func (r *reply) write(w http.ResponseWriter, provider string, rd *redactor) {
 	body := rd.bytes(r.body)
 	rd.header(r.header)
 	h := w.Header()
-	for k, vs := range r.header {
-		h[k] = vs
-	}
+	copyResponseHeader(h, r.header)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("X-Provider-Used", provider)
 	w.WriteHeader(r.status)
@@ -160,8 +158,12 @@ func classifyTransport(clientCtx, attemptCtx context.Context, err error, what st
 }
 
 func isWatchdogCause(err error) bool {
-	return errors.Is(err, errFirstByteTimeout) || errors.Is(err, errNonstreamTimeout) ||
-		errors.Is(err, errIdleTimeout) || errors.Is(err, errErrorBodyTimeout)
+	for _, c := range causes {
+		if errors.Is(err, c) {
+			return true
+		}
+	}
+	return false
 }
 
 // classifyStatus decides what a non-2xx upstream status means (DESIGN.md

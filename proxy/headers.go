@@ -43,16 +43,15 @@ func copyRequestHeaders(dst, src http.Header) {
 	}
 }
 
-// responseHeader is the upstream's response header as the client may see it.
-func responseHeader(src http.Header) http.Header {
-	h := make(http.Header, len(src))
+// copyResponseHeader copies to dst the upstream's response header as the
+// client may see it.
+func copyResponseHeader(dst, src http.Header) {
 	for k, vs := range src {
 		if hopHeaders[k] || upstreamOnly[k] {
 			continue
 		}
-		h[k] = vs
+		dst[k] = vs
 	}
-	return h
 }
 
 // stripOAuthBetas removes from anthropic-beta the flags that only a Claude

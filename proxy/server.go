@@ -104,9 +104,12 @@ type Server struct {
 	inFlight atomic.Int64
 	allDown  atomic.Bool
 	// lastServed is the provider that served the latest request, for the
-	// tray's tooltip; nil until one is served.
-	lastServed atomic.Pointer[served]
-	warned     sync.Map // models already warned about using the default route
+	// tray's tooltip (nil until one is served), and lastServedAt when (Unix
+	// nanoseconds): a request changes the pointer only when the provider
+	// changes.
+	lastServed   atomic.Pointer[string]
+	lastServedAt atomic.Int64
+	warned       sync.Map // models already warned about using the default route
 }
 
 // New builds a Server for cfg. It opens nothing until Start.
@@ -532,7 +535,7 @@ func (s *Server) Snapshot() Snapshot {
 	}
 	snap.Connections, snap.BodyBytes = s.limits.usage()
 	if ls := s.lastServed.Load(); ls != nil {
-		snap.LastServed, snap.LastServedAt = ls.provider, ls.at
+		snap.LastServed, snap.LastServedAt = *ls, time.Unix(0, s.lastServedAt.Load())
 	}
 	now := time.Now()
 	for _, p := range st.cfg.Providers {
@@ -583,19 +586,19 @@ func (s *Server) Snapshot() Snapshot {
 }
 
 // served is a request served by a provider.
-type served struct {
-	provider string
-	at       time.Time
-}
-
 // noteServed records that provider served a request now. Only a change of
 // provider is published (EventChanged), so a steady stream of requests does
 // not flood subscribers.
 func (s *Server) noteServed(provider string) {
-	prev := s.lastServed.Swap(&served{provider: provider, at: time.Now()})
-	if prev == nil || prev.provider != provider {
-		s.bus.Publish(Event{Kind: EventChanged, Time: time.Now(), Provider: provider, Reason: "served a request"})
+	now := time.Now()
+	s.lastServedAt.Store(now.UnixNano())
+	if prev := s.lastServed.Load(); prev != nil && *prev == provider {
+		return
 	}
+	name := new(string) // only a change of provider allocates
+	*name = provider
+	s.lastServed.Store(name)
+	s.bus.Publish(Event{Kind: EventChanged, Time: now, Provider: provider, Reason: "served a request"})
 }
 
 // onHealth turns state transitions into events.

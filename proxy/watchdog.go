@@ -17,8 +17,21 @@ type watchdog struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	timer  *time.Timer
-	cause  atomic.Pointer[error]
+	cause  atomic.Int32 // the current phase's cause, an index in causes
 	idle   atomic.Int64 // the current phase's duration, for touch
+}
+
+// causes are the watchdog's causes, by index (stored as an int so that a
+// phase change allocates nothing).
+var causes = [...]error{errFirstByteTimeout, errNonstreamTimeout, errIdleTimeout, errErrorBodyTimeout}
+
+func causeIndex(cause error) int32 {
+	for i, c := range causes {
+		if c == cause {
+			return int32(i)
+		}
+	}
+	panic("watchdog: unknown cause " + cause.Error())
 }
 
 // newWatchdog starts the first phase: d to the response headers, cause if
@@ -26,15 +39,15 @@ type watchdog struct {
 func newWatchdog(parent context.Context, d time.Duration, cause error) *watchdog {
 	ctx, cancel := context.WithCancelCause(parent)
 	w := &watchdog{ctx: ctx, cancel: cancel}
-	w.cause.Store(&cause)
+	w.cause.Store(causeIndex(cause))
 	w.idle.Store(int64(d))
-	w.timer = time.AfterFunc(d, func() { w.cancel(*w.cause.Load()) })
+	w.timer = time.AfterFunc(d, func() { w.cancel(causes[w.cause.Load()]) })
 	return w
 }
 
 // phase starts a new phase: at most d between reads from now on.
 func (w *watchdog) phase(d time.Duration, cause error) {
-	w.cause.Store(&cause)
+	w.cause.Store(causeIndex(cause))
 	w.idle.Store(int64(d))
 	w.timer.Reset(d)
 }

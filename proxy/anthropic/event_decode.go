@@ -26,14 +26,47 @@ type wireUsage struct {
 
 // ParseUsage decodes a usage object of the Messages API ("input_tokens",
 // "cache_creation_input_tokens", "cache_read_input_tokens",
-// "output_tokens"); counts it lacks are 0.
+// "output_tokens"); counts it lacks, or gives as null, are 0. It reads the
+// object with the request scanner: it runs for every non-streamed answer,
+// and encoding/json's reflection costs more than the rest of that answer's
+// handling.
 func ParseUsage(raw []byte) (Usage, error) {
-	var w wireUsage
+	s := scanner{b: raw}
 	var u Usage
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return u, fmt.Errorf("decoding usage: %w", err)
+	err := s.members("usage", nil, func(key []byte, ks, vs int) error {
+		var dst *int
+		switch string(key) {
+		case "input_tokens":
+			dst = &u.InputTokens
+		case "cache_creation_input_tokens":
+			dst = &u.CacheCreationInputTokens
+		case "cache_read_input_tokens":
+			dst = &u.CacheReadInputTokens
+		case "output_tokens":
+			dst = &u.OutputTokens
+		default:
+			return nil
+		}
+		v := raw[vs:s.i]
+		if string(v) == "null" {
+			return nil
+		}
+		n := 0
+		for _, c := range v {
+			if c < '0' || c > '9' || n > (1<<62)/10 {
+				return &SyntaxError{vs, string(key) + " must be a count of tokens"}
+			}
+			n = n*10 + int(c-'0')
+		}
+		*dst = n
+		return nil
+	})
+	if err != nil {
+		return Usage{}, fmt.Errorf("decoding usage: %w", err)
 	}
-	w.merge(&u)
+	if err := s.end(); err != nil {
+		return Usage{}, fmt.Errorf("decoding usage: %w", err)
+	}
 	return u, nil
 }
 

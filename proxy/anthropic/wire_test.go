@@ -173,8 +173,22 @@ func TestPeekAnswer(t *testing.T) {
 			}
 		})
 	}
-	u, err := ParseUsage([]byte(`{"input_tokens":3,"cache_read_input_tokens":5,"output_tokens":2}`))
-	if err != nil || u != (Usage{InputTokens: 3, CacheReadInputTokens: 5, OutputTokens: 2}) {
-		t.Errorf("ParseUsage = %+v, %v", u, err)
+	for _, tt := range []struct {
+		in      string
+		want    Usage
+		wantErr bool
+	}{
+		{`{"input_tokens":3,"cache_read_input_tokens":5,"output_tokens":2}`, Usage{InputTokens: 3, CacheReadInputTokens: 5, OutputTokens: 2}, false},
+		{`{"input_tokens":12,"cache_creation_input_tokens":null,"server_tool_use":{"web_search_requests":1},"output_tokens":7}`, Usage{InputTokens: 12, OutputTokens: 7}, false},
+		{`{ "output_tokens" : 40 }`, Usage{OutputTokens: 40}, false},
+		{`{"input_tokens":-1}`, Usage{}, true},
+		{`{"input_tokens":1.5}`, Usage{}, true},
+		{`{"input_tokens":3`, Usage{}, true},
+		{`[1]`, Usage{}, true},
+	} {
+		u, err := ParseUsage([]byte(tt.in))
+		if (err != nil) != tt.wantErr || u != tt.want {
+			t.Errorf("ParseUsage(%s) = %+v, %v; want %+v (error: %v)", tt.in, u, err, tt.want, tt.wantErr)
+		}
 	}
 }
