@@ -10,6 +10,7 @@ import (
 
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
+	"github.com/ccbalancer/ccbalancer/proxy/dedup"
 	"github.com/ccbalancer/ccbalancer/proxy/health"
 	"github.com/ccbalancer/ccbalancer/proxy/quota"
 	"github.com/ccbalancer/ccbalancer/proxy/sse"
@@ -133,6 +134,7 @@ func (s *Server) attempt(req *request, u *upstream, e config.RouteEntry) *attemp
 	if aerr != nil {
 		return aerr
 	}
+	dedup.Seal(req.w)
 	rep.write(req.w, u.cfg.Name, req.redact)
 	return nil
 }
@@ -179,6 +181,9 @@ func (s *Server) relayStream(req *request, u *upstream, wd *watchdog, body io.Re
 			req.w.WriteHeader(http.StatusOK)
 			committed = true
 			out = held
+		}
+		if p.stop {
+			dedup.Seal(req.w)
 		}
 		if _, err := req.w.Write(req.redact.bytes(out)); err != nil {
 			return fail(&attemptError{kind: failClientGone, reason: "client went away"})

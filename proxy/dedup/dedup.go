@@ -166,6 +166,10 @@ type Flight struct {
 	size    int         // bytes written in all
 	done    bool
 	aborted bool // the pipeline ended without a complete answer (an abort)
+	// sealed: the pipeline is writing the end of its answer (Seal); a
+	// request that arrives after its client may have the whole answer is
+	// asked anew, not joined to an answer it has already had.
+	sealed bool
 	// overflow: the answer outgrew MaxShared; no new waiters, no Answer.
 	overflow bool
 	changed  chan struct{} // closed and replaced on every change
@@ -232,7 +236,7 @@ func (f *Flight) notifyLocked() {
 func (f *Flight) addWaiter(fold bool) *Waiter {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.ctx.Err() != nil || f.overflow || f.aborted {
+	if f.ctx.Err() != nil || f.overflow || f.aborted || f.sealed {
 		return nil
 	}
 	w := &Waiter{f: f, fold: fold}
@@ -294,6 +298,20 @@ func (f *Flight) append(b []byte) error {
 	}
 	f.notifyLocked()
 	return nil
+}
+
+// Seal tells the Flight behind w, if w is a Flight's writer, that the
+// pipeline's next write ends the answer: from then on identical requests
+// start a Flight of their own. Without it a client that has read the whole
+// answer and sends the same request again (a new question, not a duplicate)
+// could join the Flight in the moment before the pipeline returns and get
+// the old answer back. Any other w is left alone.
+func Seal(w http.ResponseWriter) {
+	if fw, ok := w.(writer); ok {
+		fw.f.mu.Lock()
+		fw.f.sealed = true
+		fw.f.mu.Unlock()
+	}
 }
 
 // writer is the http.ResponseWriter the pipeline writes the answer to.

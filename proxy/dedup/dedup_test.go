@@ -99,3 +99,59 @@ func TestPanicIsAnError(t *testing.T) {
 	}
 	g.Wait()
 }
+
+// TestSealedFlightTakesNoWaiters: once the pipeline is writing the end of
+// its answer (Seal), an identical request leads a Flight of its own instead
+// of joining one whose client may already have the whole answer; before
+// Seal it joins. The Flight's own waiter still gets every byte.
+func TestSealedFlightTakesNoWaiters(t *testing.T) {
+	g := NewGroup(Options{})
+	k := Key{Route: "*"}
+	lead, _ := g.Join(k, true)
+	leadOut, leadRec := serve(lead)
+	sealed := make(chan struct{})
+	resume := make(chan struct{})
+	var joined, after bool
+	var joinerOut <-chan Outcome
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := lead.Flight().Run(func(w http.ResponseWriter) {
+			w.Write([]byte("part one,"))
+			var joiner *Waiter
+			joiner, joined = g.Join(k, true)
+			joined = !joined
+			joinerOut, _ = serve(joiner)
+			Seal(w)
+			close(sealed)
+			<-resume
+			w.Write([]byte(" the end"))
+		}, nil); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	<-sealed
+	second, leader := g.Join(k, true)
+	after = !leader
+	close(resume)
+	if leader {
+		if err := second.Flight().Run(func(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secondOut, _ := serve(second)
+	<-secondOut
+	wg.Wait()
+	if o := <-joinerOut; o != Served {
+		t.Errorf("the waiter that joined before Seal: %v", o)
+	}
+	if o := <-leadOut; o != Served || leadRec.Body.String() != "part one, the end" {
+		t.Errorf("leader's waiter: %v %q", o, leadRec.Body.String())
+	}
+	if !joined {
+		t.Error("an identical request did not join before Seal")
+	}
+	if after {
+		t.Error("an identical request joined a sealed Flight")
+	}
+	g.Wait()
+}
