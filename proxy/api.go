@@ -27,6 +27,10 @@ type Snapshot struct {
 	InFlight    int
 	Connections int
 	BodyBytes   int64
+	// AbortAt is set while a stop waits for the InFlight answers still
+	// running: when it aborts them (settings.shutdown_grace after the
+	// stop began). Zero otherwise.
+	AbortAt time.Time
 	// LastServed is the provider that served the latest request, at
 	// LastServedAt; "" and zero before the first.
 	LastServed   string

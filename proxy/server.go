@@ -102,7 +102,10 @@ type Server struct {
 
 	reqSeq   atomic.Uint64
 	inFlight atomic.Int64
-	allDown  atomic.Bool
+	// abortAt is when a stop that waits for answers still running aborts
+	// them (Unix nanoseconds); 0 while no stop waits.
+	abortAt atomic.Int64
+	allDown atomic.Bool
 	// lastServed is the provider that served the latest request, for the
 	// tray's tooltip (nil until one is served), and lastServedAt when (Unix
 	// nanoseconds): a request changes the pointer only when the provider
@@ -288,9 +291,13 @@ func (s *Server) Stop(ctx context.Context) error {
 	srvs := append(s.draining, s.srv)
 	s.draining = nil
 	s.drainMu.Unlock()
+	if deadline, ok := ctx.Deadline(); ok {
+		s.abortAt.Store(deadline.UnixNano())
+	}
 	done := make(chan error, 1)
 	go func() { done <- s.shutdown(ctx, srvs...) }()
 	err := s.waitRunning(ctx, done)
+	s.abortAt.Store(0)
 	s.serveWG.Wait()
 	s.srv = nil
 	s.log.Info("proxy stopped")
@@ -532,6 +539,9 @@ func (s *Server) Snapshot() Snapshot {
 		LogFile:    s.logFile,
 		Routes:     len(st.cfg.Routes),
 		InFlight:   int(s.inFlight.Load()),
+	}
+	if at := s.abortAt.Load(); at != 0 {
+		snap.AbortAt = time.Unix(0, at)
 	}
 	snap.Connections, snap.BodyBytes = s.limits.usage()
 	if ls := s.lastServed.Load(); ls != nil {

@@ -66,6 +66,10 @@ func TestStopWaitsForRunningAnswers(t *testing.T) {
 	if ev.InFlight != 1 || ev.Until.Before(start.Add(grace-time.Second)) || ev.Until.After(time.Now().Add(grace)) {
 		t.Errorf("stopping event: %d running until %v from the stop, want 1 until shutdown_grace (%v)", ev.InFlight, ev.Until.Sub(start), grace)
 	}
+	// The snapshot (the tray's source) says the same while the stop waits.
+	if snap := srv.Snapshot(); snap.Running || snap.InFlight != 1 || !snap.AbortAt.Equal(ev.Until) {
+		t.Errorf("snapshot while stopping: running %v, %d in flight, abort at %v; want stopped, 1, %v", snap.Running, snap.InFlight, snap.AbortAt, ev.Until)
+	}
 	for range 3 {
 		step <- struct{}{}
 	}
@@ -75,6 +79,9 @@ func TestStopWaitsForRunningAnswers(t *testing.T) {
 	}
 	if err := <-stopped; err != nil {
 		t.Errorf("Stop: %v", err)
+	}
+	if snap := srv.Snapshot(); !snap.AbortAt.IsZero() {
+		t.Errorf("snapshot after the stop still says answers will be aborted at %v", snap.AbortAt)
 	}
 }
 

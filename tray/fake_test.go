@@ -94,6 +94,9 @@ type fakeServer struct {
 	failOn  string
 	subs    []chan proxy.Event
 	stopCtx context.Context
+	// stopGate, when set, holds Stop (after the listener closed) until it
+	// is closed: answers still running.
+	stopGate chan struct{}
 }
 
 func newFakeServer() *fakeServer {
@@ -160,6 +163,9 @@ func (s *fakeServer) Stop(ctx context.Context) error {
 		return err
 	}
 	s.set(func(p *supervisor.Snapshot) { p.Running = false })
+	if s.stopGate != nil {
+		<-s.stopGate
+	}
 	return nil
 }
 

@@ -40,6 +40,7 @@ const (
 	ActAddress       = "address"
 	ActLastServed    = "last-served"
 	ActToggleProxy   = "toggle-proxy"
+	ActStopping      = "stopping"
 	ActCreateConfig  = "create-config"
 	ActProviders     = "providers"
 	ActProvider      = "provider:"      // submenu of one provider
@@ -65,6 +66,8 @@ type Prefs struct {
 	// it cannot be read or is unsupported (the item is then disabled).
 	Autostart    bool
 	AutostartErr error
+	// Quitting: Quit was chosen and the tray waits for the proxy's stop.
+	Quitting bool
 }
 
 // strategyLabels are the menu labels of the strategies.
@@ -99,7 +102,13 @@ func BuildMenu(s supervisor.Snapshot, p Prefs, now time.Time) []Item {
 		m = append(m, Item{Action: ActToggleProxy, Label: "Stop proxy"})
 	} else {
 		m = append(m, Item{Action: ActAddress, Label: "Not listening (" + s.Listen + ")", Disabled: true})
-		m = append(m, Item{Action: ActToggleProxy, Label: "Start proxy"})
+		if stopping(s.Snapshot) {
+			// The proxy cannot start again before its stop has ended.
+			m = append(m, Item{Action: ActStopping, Label: "Aborted in " + clock(s.AbortAt.Sub(now)) + " unless they finish", Disabled: true})
+			m = append(m, Item{Action: ActToggleProxy, Label: "Start proxy", Disabled: true})
+		} else {
+			m = append(m, Item{Action: ActToggleProxy, Label: "Start proxy"})
+		}
 	}
 	m = append(m, Item{Separator: true})
 
@@ -189,7 +198,11 @@ func tail(p Prefs) []Item {
 		autostart.Disabled = true
 		autostart.Label = "Start at login (unavailable)"
 	}
-	return []Item{notify, autostart, {Separator: true}, {Action: ActQuit, Label: "Quit"}}
+	quit := Item{Action: ActQuit, Label: "Quit"}
+	if p.Quitting {
+		quit = Item{Action: ActQuit, Label: "Quitting when the answers end…", Disabled: true}
+	}
+	return []Item{notify, autostart, {Separator: true}, quit}
 }
 
 // providerMenu is one provider's submenu. Its lines are always present (with
@@ -265,9 +278,12 @@ func cut(s string, limit int) string {
 	return s
 }
 
-// countingDown reports whether any provider's state has a timer running, so
-// that the menu needs refreshing while it runs.
+// countingDown reports whether any provider's state has a timer running, or
+// a stop waits for answers, so that the menu needs refreshing while it runs.
 func countingDown(s proxy.Snapshot) bool {
+	if stopping(s) {
+		return true
+	}
 	for _, p := range s.Providers {
 		if p.Enabled && p.CooldownRemaining > 0 {
 			return true

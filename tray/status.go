@@ -73,6 +73,9 @@ func Summary(s supervisor.Snapshot) string {
 		return "Cannot listen on " + s.Listen
 	}
 	if !s.Running {
+		if stopping(s.Snapshot) {
+			return fmt.Sprintf("Stopping: %s still running", plural(s.InFlight, "answer"))
+		}
 		return "Proxy stopped"
 	}
 	healthy, enabled := s.Health()
@@ -88,6 +91,19 @@ func Summary(s supervisor.Snapshot) string {
 	default:
 		return fmt.Sprintf("%d/%d providers healthy", healthy, enabled)
 	}
+}
+
+// stopping reports whether a stop waits for answers still running.
+func stopping(s proxy.Snapshot) bool {
+	return !s.Running && !s.AbortAt.IsZero() && s.InFlight > 0
+}
+
+// plural writes n and a noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // Tooltip is the tray item's tooltip: the state, who needs attention, and

@@ -103,6 +103,12 @@ type controller struct {
 	// quit is called once the user chose Quit and the proxy has stopped.
 	quit func()
 	bg   sync.WaitGroup
+	// A stop runs beside the loop (stopBeside), so that the menu goes on
+	// showing how many answers are still running; stopped says it ended.
+	// stopping and quitting belong to the loop.
+	stopped  chan struct{}
+	stopping bool
+	quitting bool
 }
 
 func newController(srv Server, b backend, opts Options, quit func()) *controller {
@@ -126,6 +132,7 @@ func newController(srv Server, b backend, opts Options, quit func()) *controller
 		view:     view{b: b},
 		update:   make(chan struct{}, 1),
 		actions:  make(chan string, 16),
+		stopped:  make(chan struct{}, 1),
 		quit:     quit,
 	}
 	if saved.Strategy != "" {
@@ -144,7 +151,7 @@ func (c *controller) changed() {
 
 // prefs reads the tray's own state for the menu.
 func (c *controller) prefs() Prefs {
-	p := Prefs{Notify: c.notifier.On()}
+	p := Prefs{Notify: c.notifier.On(), Quitting: c.quitting}
 	if c.opts.Autostart == nil {
 		p.AutostartErr = errors.New("start at login is not available")
 		return p
@@ -189,11 +196,14 @@ func (c *controller) loop(ctx context.Context) {
 			return
 		case <-c.update:
 		case <-tick:
+		case <-c.stopped:
+			c.stopping = false
 		case a := <-c.actions:
-			if c.handle(ctx, a) {
-				c.quit()
-				return
-			}
+			c.handle(ctx, a)
+		}
+		if c.quitting && !c.stopping {
+			c.quit()
+			return
 		}
 	}
 }
@@ -213,17 +223,18 @@ func (c *controller) watch(ctx context.Context, events <-chan proxy.Event) {
 	}
 }
 
-// handle performs one clicked action and reports whether the tray should quit.
-func (c *controller) handle(ctx context.Context, action string) (quit bool) {
+// handle performs one clicked action. Quit stops the proxy and sets
+// quitting: the loop quits once the stop has ended.
+func (c *controller) handle(ctx context.Context, action string) {
 	c.log.Debug("menu item clicked", slog.String("action", action))
 	name, arg, _ := strings.Cut(action, ":")
 	switch name + ":" {
 	case ActRetry:
 		c.logErr("retrying provider", c.srv.RetryNow(arg), slog.String("provider", arg))
-		return false
+		return
 	case ActStrategy:
 		c.setStrategy(config.Strategy(arg))
-		return false
+		return
 	case ActNotify:
 		kind := NoticeKind(arg)
 		on := !c.notifier.On()[kind]
@@ -233,13 +244,16 @@ func (c *controller) handle(ctx context.Context, action string) (quit bool) {
 		}
 		c.saved.Notify[kind] = on
 		c.logErr("saving the notification switches", c.saved.save(c.opts.StateFile))
-		return false
+		return
 	}
 	switch action {
 	case ActToggleProxy:
-		if c.srv.Snapshot().Running {
-			c.stop(ctx)
-		} else {
+		switch {
+		case c.stopping:
+			// The item is disabled while a stop waits for answers.
+		case c.srv.Snapshot().Running:
+			c.stopBeside(ctx)
+		default:
 			c.tryAgain("The proxy could not start", c.srv.Start)
 		}
 	case ActReload:
@@ -249,7 +263,7 @@ func (c *controller) handle(ctx context.Context, action string) (quit bool) {
 		if err != nil {
 			c.log.Error("creating the configuration", slog.Any("err", err))
 			c.notifier.Show(Notice{Title: "Could not create the configuration", Body: err.Error()})
-			return false
+			return
 		}
 		c.open(path)
 	case ActOpenConfig:
@@ -285,12 +299,13 @@ func (c *controller) handle(ctx context.Context, action string) (quit bool) {
 	case ActAutostart:
 		c.toggleAutostart()
 	case ActQuit:
-		c.stop(ctx)
-		return true
+		c.quitting = true
+		if !c.stopping {
+			c.stopBeside(ctx)
+		}
 	default:
 		c.log.Warn("unknown menu action", slog.String("action", action))
 	}
-	return false
 }
 
 // tryAgain runs a start or reload the user asked for. A failure that
@@ -332,6 +347,17 @@ func (c *controller) stop(ctx context.Context) {
 	}
 	defer cancel()
 	c.logErr("stopping the proxy", c.srv.Stop(ctx))
+}
+
+// stopBeside stops the proxy beside the loop, so that the menu and tooltip
+// go on saying how many answers are still running. Only the loop calls it,
+// one stop at a time.
+func (c *controller) stopBeside(ctx context.Context) {
+	c.stopping = true
+	c.bg.Go(func() {
+		c.stop(ctx)
+		c.stopped <- struct{}{} // one stop at a time: never blocks
+	})
 }
 
 func (c *controller) toggleAutostart() {

@@ -148,8 +148,9 @@ func TestActions(t *testing.T) {
 				a = &fakeAutostart{}
 			}
 			c := newController(srv, newFakeBackend(), d.options(a), func() {})
-			quit := c.handle(t.Context(), tt.action)
+			c.handle(t.Context(), tt.action)
 			c.bg.Wait()
+			quit := c.quitting
 			if quit != tt.wantQuit {
 				t.Errorf("quit = %v, want %v", quit, tt.wantQuit)
 			}
@@ -363,6 +364,83 @@ func TestLoop(t *testing.T) {
 		if srv.Snapshot().Running {
 			t.Error("proxy running after Quit")
 		}
+		cancel()
+		<-watchDone
+	})
+}
+
+// TestQuitWaitsForAnswers: Quit with answers still running keeps the tray
+// alive while the proxy's stop waits for them, and the menu and tooltip say
+// how many are running and when they are aborted; the tray quits when the
+// stop ends.
+func TestQuitWaitsForAnswers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newFakeServer()
+		srv.stopGate = make(chan struct{})
+		b := newFakeBackend()
+		quitCalled := make(chan struct{})
+		c := newController(srv, b, (&desk{}).options(&fakeAutostart{}), func() { close(quitCalled) })
+		c.opts.StopGrace = 0 // the proxy's shutdown_grace
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		events, unsubscribe := srv.Subscribe()
+		defer unsubscribe()
+		watchDone := make(chan struct{})
+		go func() { c.watch(ctx, events); close(watchDone) }()
+		loopDone := make(chan struct{})
+		go func() { c.loop(ctx); close(loopDone) }()
+		synctest.Wait()
+
+		// The proxy's stop closes the port and says, by an event, that it
+		// waits for two answers.
+		abortAt := time.Now().Add(30 * time.Second)
+		srv.set(func(s *supervisor.Snapshot) { s.InFlight, s.AbortAt = 2, abortAt })
+		c.actions <- ActQuit
+		synctest.Wait()
+		srv.subs[0] <- proxy.Event{Kind: proxy.EventStopping, InFlight: 2, Until: abortAt}
+		synctest.Wait()
+		select {
+		case <-quitCalled:
+			t.Fatal("the tray quit while the stop waits for answers")
+		default:
+		}
+		menu := b.tree()
+		for action, want := range map[string]string{
+			ActStatus:      "Stopping: 2 answers still running",
+			ActStopping:    "Aborted in 0:30 unless they finish",
+			ActToggleProxy: "Start proxy",
+			ActQuit:        "Quitting when the answers end…",
+		} {
+			it := find(menu, action)
+			if it == nil {
+				t.Errorf("no %s item in the menu:\n%s", action, outline(menu))
+				continue
+			}
+			if it.Label != want || !it.Disabled {
+				t.Errorf("%s: %q (disabled %v), want %q, disabled", action, it.Label, it.Disabled, want)
+			}
+		}
+		if want := "ccbalancer: stopping: 2 answers still running"; b.tooltip != want {
+			t.Errorf("tooltip %q, want %q", b.tooltip, want)
+		}
+		// The countdown goes on while the stop waits; clicks on disabled
+		// items change nothing.
+		c.actions <- ActToggleProxy
+		c.actions <- ActQuit
+		synctest.Wait()
+		time.Sleep(c.opts.RefreshEvery)
+		synctest.Wait()
+		if it := find(b.tree(), ActStopping); it.Label != "Aborted in 0:27 unless they finish" {
+			t.Errorf("after %v: %q", c.opts.RefreshEvery, it.Label)
+		}
+		if got := srv.callLog(); got != "stop" {
+			t.Errorf("server calls %q, want one stop", got)
+		}
+
+		srv.set(func(s *supervisor.Snapshot) { s.InFlight, s.AbortAt = 0, time.Time{} })
+		close(srv.stopGate)
+		<-quitCalled
+		<-loopDone
 		cancel()
 		<-watchDone
 	})
