@@ -73,10 +73,7 @@ func (s *Server) bounded(h http.HandlerFunc) http.HandlerFunc {
 		case n > set.MaxBodyBytes:
 			// Refused without reading (readBody): nothing to hold.
 		case n >= 0:
-			ctx, cancel := context.WithTimeout(r.Context(), bodyMemoryWait)
-			ok := b.acquire(ctx, n)
-			cancel()
-			if !ok {
+			if !b.acquire(r.Context(), n) {
 				s.bodyMemoryFull(w, r)
 				return
 			}
@@ -106,36 +103,58 @@ func (s *Server) bodyMemoryFull(w http.ResponseWriter, r *http.Request) {
 
 // bodyBudget is a count of bytes that waiting requests acquire and release.
 type bodyBudget struct {
-	mu    sync.Mutex
-	limit int64
-	used  int64
-	freed chan struct{} // closed and replaced whenever bytes are released
+	mu      sync.Mutex
+	limit   int64
+	used    int64
+	waiters int           // acquires waiting for room
+	freed   chan struct{} // closed and replaced when bytes are released while some wait
 }
 
 func (b *bodyBudget) setLimit(n int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.limit = n
-	close(b.freed)
-	b.freed = make(chan struct{})
+	b.wakeLocked()
 }
 
-// acquire reserves n bytes, waiting until they fit or ctx ends. A body alone
-// always fits (max_body_memory is at least max_body_size).
+// wakeLocked wakes the acquires waiting for room, if any.
+func (b *bodyBudget) wakeLocked() {
+	if b.waiters > 0 {
+		close(b.freed)
+		b.freed = make(chan struct{})
+	}
+}
+
+// acquire reserves n bytes, waiting up to bodyMemoryWait until they fit (or
+// ctx ends). A body alone always fits (max_body_memory is at least
+// max_body_size). The timer is made only when the bytes do not fit at once.
 func (b *bodyBudget) acquire(ctx context.Context, n int64) bool {
 	b.mu.Lock()
+	defer b.mu.Unlock()
+	var timeout <-chan time.Time
 	for b.used > 0 && b.used+n > b.limit {
+		if timeout == nil {
+			t := time.NewTimer(bodyMemoryWait)
+			defer t.Stop()
+			timeout = t.C
+		}
 		freed := b.freed
+		b.waiters++
 		b.mu.Unlock()
+		var ok bool
 		select {
 		case <-freed:
+			ok = true
 		case <-ctx.Done():
-			return false
+		case <-timeout:
 		}
 		b.mu.Lock()
+		b.waiters--
+		if !ok {
+			return false
+		}
 	}
 	b.used += n
-	b.mu.Unlock()
 	return true
 }
 
@@ -146,8 +165,7 @@ func (b *bodyBudget) release(n int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.used -= n
-	close(b.freed)
-	b.freed = make(chan struct{})
+	b.wakeLocked()
 }
 
 func (b *bodyBudget) usage() (used, limit int64) {
@@ -170,10 +188,7 @@ const reserveStep = 1 << 20
 
 func (r *reservingBody) Read(p []byte) (int, error) {
 	if r.got == r.reserved {
-		ctx, cancel := context.WithTimeout(r.ctx, bodyMemoryWait)
-		ok := r.b.acquire(ctx, reserveStep)
-		cancel()
-		if !ok {
+		if !r.b.acquire(r.ctx, reserveStep) {
 			return 0, errBodyMemory
 		}
 		r.reserved += reserveStep

@@ -62,15 +62,11 @@ func (w *Waiter) Serve(ctx context.Context, rw http.ResponseWriter) Outcome {
 	headerSent := false
 	for {
 		f.mu.Lock()
-		for w.next == len(f.chunks) && !f.done && !w.cut && (f.status == 0 || headerSent) {
-			ch := f.changed
+		if !f.waitLocked(ctx, func() bool {
+			return w.next < len(f.chunks) || f.done || w.cut || (f.status != 0 && !headerSent)
+		}) {
 			f.mu.Unlock()
-			select {
-			case <-ch:
-			case <-ctx.Done():
-				return Gone
-			}
-			f.mu.Lock()
+			return Gone
 		}
 		if w.cut {
 			f.mu.Unlock()
@@ -123,20 +119,31 @@ func (w *Waiter) writeFailed(ctx context.Context) Outcome {
 	return Gone
 }
 
-// serveFolded waits for the whole streamed answer and writes it as a
-// message.
-func (w *Waiter) serveFolded(ctx context.Context, rw http.ResponseWriter) Outcome {
-	f := w.f
-	f.mu.Lock()
-	for !f.done && !w.cut {
+// waitLocked waits until cond holds, with f.mu held when it is called and
+// when it returns; false when ctx ended first.
+func (f *Flight) waitLocked(ctx context.Context, cond func() bool) bool {
+	for !cond() {
 		ch := f.changed
 		f.mu.Unlock()
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return Gone
+			f.mu.Lock()
+			return false
 		}
 		f.mu.Lock()
+	}
+	return true
+}
+
+// serveFolded waits for the whole streamed answer and writes it as a
+// message.
+func (w *Waiter) serveFolded(ctx context.Context, rw http.ResponseWriter) Outcome {
+	f := w.f
+	f.mu.Lock()
+	if !f.waitLocked(ctx, func() bool { return f.done || w.cut }) {
+		f.mu.Unlock()
+		return Gone
 	}
 	if w.cut || f.aborted || f.status == 0 {
 		f.mu.Unlock()

@@ -146,45 +146,63 @@ func (c *converter) loadSearched(raw []byte) {
 // image returns an image block as an image part, or, for a source that
 // Chat Completions cannot take, as a text part saying so.
 func (c *converter) image(b *block) part {
-	var typ, media, data string
-	var rawData, rawURL []byte
-	r := cursor{b: b.source}
-	if r.peek() == '{' {
-		for key := range r.members() {
-			switch string(key) {
-			case "type":
-				typ = r.text()
-			case "media_type":
-				media = r.text()
-			case "data":
-				rawData = r.rawText()
-			case "url":
-				rawURL = r.rawText()
-			default:
-				r.skip()
-			}
+	src := readSource(b.source)
+	switch {
+	case src.typ == "base64" && src.media != "" && len(src.data) > 0:
+		v := make([]byte, 0, len("data:;base64,")+len(src.media)+len(src.data))
+		v = append(v, "data:"...)
+		v = append(v, escapeString(src.media)...)
+		v = append(v, ";base64,"...)
+		return part{image: true, value: append(v, src.data...)}
+	case src.typ == "url" && len(src.url) > 0:
+		return part{image: true, value: src.url}
+	}
+	var what string
+	switch src.typ {
+	case "":
+		what = "without a source"
+	case "base64":
+		what = "without data or media_type"
+	default:
+		what = "from a " + src.typ + " source"
+	}
+	c.warn("image %s sent as a note: the provider cannot read it", what)
+	return part{value: esc("[image omitted: " + escapeString(what) + "]")}
+}
+
+// source is the source object of an image or document block: its type
+// (base64, url, text, content, file), media_type, data and url as JSON
+// string content, and content as raw JSON.
+type source struct {
+	typ, media         string
+	data, url, content []byte
+}
+
+// readSource reads a block's source object; an absent or malformed one has
+// no type.
+func readSource(raw []byte) source {
+	var s source
+	r := cursor{b: raw}
+	if r.peek() != '{' {
+		return s
+	}
+	for key := range r.members() {
+		switch string(key) {
+		case "type":
+			s.typ = r.text()
+		case "media_type":
+			s.media = r.text()
+		case "data":
+			s.data = r.rawText()
+		case "url":
+			s.url = r.rawText()
+		case "content":
+			s.content = r.raw()
+		default:
+			r.skip()
 		}
 	}
-	switch {
-	case typ == "base64" && media != "" && len(rawData) > 0:
-		v := make([]byte, 0, len("data:;base64,")+len(media)+len(rawData))
-		v = append(v, "data:"...)
-		v = append(v, escapeString(media)...)
-		v = append(v, ";base64,"...)
-		return part{image: true, value: append(v, rawData...)}
-	case typ == "url" && len(rawURL) > 0:
-		return part{image: true, value: rawURL}
-	}
-	switch {
-	case typ == "":
-		data = "without a source"
-	case typ == "base64":
-		data = "without data or media_type"
-	default:
-		data = "from a " + typ + " source"
-	}
-	c.warn("image %s sent as a note: the provider cannot read it", data)
-	return part{value: esc("[image omitted: " + escapeString(data) + "]")}
+	return s
 }
 
 // document renders a document block as text.
@@ -201,28 +219,8 @@ func (c *converter) document(b *block) esc {
 		out = append(out, b.context...)
 		out = append(out, `\n\n`...)
 	}
-	var typ, media string
-	var data, url []byte
-	var content []byte
-	r := cursor{b: b.source}
-	if r.peek() == '{' {
-		for key := range r.members() {
-			switch string(key) {
-			case "type":
-				typ = r.text()
-			case "media_type":
-				media = r.text()
-			case "data":
-				data = r.rawText()
-			case "url":
-				url = r.rawText()
-			case "content":
-				content = r.raw()
-			default:
-				r.skip()
-			}
-		}
-	}
+	src := readSource(b.source)
+	typ, media, data, url, content := src.typ, src.media, src.data, src.url, src.content
 	switch typ {
 	case "":
 		c.warn("document without source sent as an empty document")
