@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/importer"
@@ -59,8 +60,17 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	out := res.YAML(src)
-	// What was written must load: check it before it lands on disk.
-	if _, err := config.Parse(src, out, func(string) (string, bool) { return "set", true }); err != nil {
+	// What was written must load, keys aside: check it before it lands on
+	// disk, and note the key variables this shell does not set.
+	var unset []string
+	check := keyless
+	check.Env = func(name string) (string, bool) {
+		if _, ok := os.LookupEnv(name); !ok && !slices.Contains(unset, name) {
+			unset = append(unset, name)
+		}
+		return keyless.Env(name)
+	}
+	if _, err := config.ParseWith(src, out, check); err != nil {
 		fmt.Fprintf(stderr, "ccbalancer import: the converted configuration has errors:\n%v\n", err)
 		return 1
 	}
@@ -78,6 +88,12 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "not carried over:")
 		for _, n := range res.Notes {
 			fmt.Fprintf(stdout, "  - %s\n", n)
+		}
+	}
+	if len(unset) > 0 {
+		fmt.Fprintln(stdout, "set its keys first:")
+		for _, name := range unset {
+			fmt.Fprintf(stdout, "  export %s=<your key>\n", name)
 		}
 	}
 	fmt.Fprintln(stdout, "check it with `ccbalancer check`")

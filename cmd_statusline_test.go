@@ -19,15 +19,20 @@ import (
 // statusProxy is a running proxy with one fake provider, DeepSeek, that
 // has served session "sess-1"; with a usage ledger, that request cost $0.42
 // (12 input tokens at $10,000 and 5 output tokens at $60,000 a million).
-func statusProxy(t testing.TB, ledger bool) string {
+func statusProxy(t testing.TB, ledger bool) string { return statusProxyPriced(t, ledger, ledger) }
+
+// statusProxyPriced is statusProxy with the provider's prices set or not.
+func statusProxyPriced(t testing.TB, ledger, priced bool) string {
 	up := httptest.NewServer(fake.New("DeepSeek"))
 	t.Cleanup(up.Close)
 	cfg := &config.Config{Settings: config.Defaults(),
 		Providers: []config.Provider{{Name: "DeepSeek", Type: config.TypeAnthropic, BaseURL: up.URL, AuthType: config.AuthAPIKey, AuthValue: "sk-ds", Enabled: true}},
 		Routes:    []config.Route{{Pattern: "*", Entries: []config.RouteEntry{{Provider: "DeepSeek", Model: "deepseek-chat", Priority: 1}}}}}
 	var opts proxy.Options
-	if ledger {
+	if priced {
 		cfg.Providers[0].Prices = &config.Prices{Input: 10000, Output: 60000}
+	}
+	if ledger {
 		opts.UsagePath = filepath.Join(t.TempDir(), "usage.db")
 	}
 	srv, err := proxy.New(cfg, opts)
@@ -63,6 +68,7 @@ const statusJSON = `{"hook_event_name":"Status","session_id":"%s","model":{"id":
 func TestStatusline(t *testing.T) {
 	withLedger := statusProxy(t, true)
 	without := statusProxy(t, false)
+	unpriced := statusProxyPriced(t, true, false)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	down := "http://" + ln.Addr().String()
 	ln.Close()
@@ -71,6 +77,8 @@ func TestStatusline(t *testing.T) {
 	}{
 		{"served session, cost from the usage ledger", withLedger, "sess-1", "⇄ DeepSeek · healthy · $0.42 today"},
 		{"served session, no ledger: the session's own cost", without, "sess-1", "⇄ DeepSeek · healthy · $0.12 session"},
+		// A ledger without prices knows no cost: not "$0.00 today".
+		{"served session, ledger but no prices: the session's own cost", unpriced, "sess-1", "⇄ DeepSeek · healthy · $0.12 session"},
 		{"unknown session", without, "sess-2", "⇄ ccbalancer · 1/1 providers healthy · $0.12 session"},
 		{"no proxy running", down, "sess-1", "⇄ ccbalancer not running"},
 	}

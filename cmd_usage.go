@@ -58,7 +58,8 @@ func runUsage(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ccbalancer usage: --by %q: want provider, model or day\n", *by)
 		return 2
 	}
-	cfg, ok := loadConfig(*configFlag, stderr)
+	// The ledger is read without the providers' keys: they need not be set.
+	cfg, ok := loadConfigFrom(*configFlag, stderr, keyless)
 	if !ok {
 		return 1
 	}

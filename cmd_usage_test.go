@@ -18,7 +18,11 @@ func TestUsageCommand(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "ledger.db")
 	conf := filepath.Join(dir, "providers.yaml")
-	text := "providers:\n  - {name: A, type: anthropic, base_url: \"http://127.0.0.1:1\", auth_value: k}\nmodel_routes:\n  \"*\": [{provider: A}]\nsettings:\n  usage_db: " + db + "\n"
+	// The keys are not at hand (an unset variable, a keyring entry that does
+	// not exist): reading the ledger does not need them.
+	text := "providers:\n  - {name: A, type: anthropic, base_url: \"http://127.0.0.1:1\", auth_value: \"${CCB_USAGE_TEST_UNSET_KEY}\"}\n" +
+		"  - {name: B, type: anthropic, base_url: \"http://127.0.0.1:2\", auth_value: \"keyring:ccb-usage-test-none\"}\n" +
+		"model_routes:\n  \"*\": [{provider: A}, {provider: B}]\nsettings:\n  usage_db: " + db + "\n"
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -147,11 +149,31 @@ func parseFlags(name string, args []string, stderr io.Writer, want ...string) (f
 		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", name, fs.Arg(0))
 		return f, false
 	}
+	if f.listen != "" {
+		_, port, err := net.SplitHostPort(f.listen)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+			fmt.Fprintf(stderr, "%s: --listen %q: want HOST:PORT, e.g. 127.0.0.1:8080\n", name, f.listen)
+			return f, false
+		}
+	}
 	return f, true
 }
 
 // loadConfig finds and loads the configuration, printing every problem.
 func loadConfig(flagValue string, stderr io.Writer) (*config.Config, bool) {
+	return loadConfigFrom(flagValue, stderr, config.ProcessSources())
+}
+
+// keyless gives every ${NAME} and keyring: reference a placeholder: for
+// commands that read the configuration but send nothing to a provider
+// (usage), which must work where the keys are not at hand.
+var keyless = config.Sources{
+	Env:     func(string) (string, bool) { return "unused", true },
+	Keyring: func(string) (string, error) { return "unused", nil },
+}
+
+// loadConfigFrom is loadConfig with credentials' references read from src.
+func loadConfigFrom(flagValue string, stderr io.Writer, src config.Sources) (*config.Config, bool) {
 	path, _, err := config.Discover(flagValue)
 	if err != nil {
 		fmt.Fprintf(stderr, "ccbalancer: %v\n", err)
@@ -160,7 +182,7 @@ func loadConfig(flagValue string, stderr io.Writer) (*config.Config, bool) {
 		}
 		return nil, false
 	}
-	cfg, err := config.Load(path)
+	cfg, err := config.LoadWith(path, src)
 	if err != nil {
 		fmt.Fprintf(stderr, "ccbalancer: configuration has errors:\n%v\n", err)
 		return nil, false
@@ -238,7 +260,7 @@ func serveConfig(opts supervisor.Options, f flags, stderr io.Writer, withTray bo
 			return 1
 		}
 	} else if opts.Config != nil {
-		banner(stderr, opts.Config, sup.Addr(), logFile)
+		banner(stderr, opts.Config, "listening on", sup.Addr(), logFile)
 	}
 	baseURL := "http://" + sup.Addr()
 
@@ -323,9 +345,12 @@ func exitCode(log *slog.Logger, err error) int {
 	return 0
 }
 
-func banner(w io.Writer, cfg *config.Config, addr, logFile string) {
+// banner describes a configuration: what `serve` listens on (verb
+// "listening on") or `check` would (verb "would listen on"), its providers,
+// routes and log file.
+func banner(w io.Writer, cfg *config.Config, verb, addr, logFile string) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nccbalancer %s listening on http://%s\n", version, addr)
+	fmt.Fprintf(&b, "\nccbalancer %s %s http://%s\n", version, verb, addr)
 	fmt.Fprintf(&b, "  providers:\n")
 	for _, p := range cfg.Providers {
 		state := "enabled"
@@ -397,7 +422,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "warning: %s\n", n.Warning)
 		}
 	}
-	banner(stdout, cfg, cfg.Settings.Listen(), cfg.Settings.LogFile)
+	logFile, err := logging.ResolveFile(cfg.Settings.LogFile)
+	if err != nil {
+		logFile = fmt.Sprintf("(cannot be resolved: %v)", err)
+	}
+	banner(stdout, cfg, "would listen on", cfg.Settings.Listen(), logFile)
 	if len(notes) > 0 {
 		fmt.Fprintf(stdout, "  OpenAI-compatible providers:\n")
 		for _, n := range notes {

@@ -38,6 +38,12 @@ func TestCommandLine(t *testing.T) {
 		{"unknown flag", []string{"serve", "--bogus"}, 2, "", "flag provided but not defined: -bogus"},
 		{"stray argument", []string{"check", "extra"}, 2, "", `unexpected argument "extra"`},
 		{"check good", []string{"check", "--config", good}, 0, "good.yaml: ok", ""},
+		// check starts nothing: it says where serve would listen, and the
+		// log file's real path.
+		{"check says it would listen", []string{"check", "--config", good}, 0, "would listen on http://127.0.0.1:8080", ""},
+		{"check names the log file", []string{"check", "--config", good}, 0, "log file: " + filepath.Join(dir, "state", "ccbalancer"), ""},
+		{"serve --listen not HOST:PORT", []string{"serve", "--config", good, "--listen", "nonsense"}, 2, "", `--listen "nonsense": want HOST:PORT`},
+		{"serve --listen bad port", []string{"serve", "--config", good, "--listen", "127.0.0.1:99999"}, 2, "", `--listen "127.0.0.1:99999": want HOST:PORT`},
 		{"check prints the family", []string{"check", "--config", oai}, 0, "DS             family deepseek (detected from the host api.deepseek.com), requests to https://api.deepseek.com/chat/completions", ""},
 		{"check prints a set family", []string{"check", "--config", oai}, 0, "Local          family vllm (set by family:), requests to http://127.0.0.1:8000/chat/completions", ""},
 		{"check warns about a base without a version", []string{"check", "--config", oai}, 0,

@@ -105,7 +105,7 @@ func WriteExample(path string, data []byte) (err error) {
 	// O_EXCL makes "never overwrite" atomic: no window between a check and the write.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("writing example config: %s already exists; not overwriting it: %w", path, fs.ErrExist)
+		return fmt.Errorf("writing example config: %s: %w; not overwriting it", path, fs.ErrExist)
 	}
 	if err != nil {
 		return fmt.Errorf("writing example config: %w", err)

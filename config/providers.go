@@ -171,7 +171,7 @@ func (p *parser) provider(n *yaml.Node, field string, lm *legacyModels) (Provide
 			}
 		}
 	}
-	pr.Headers = p.headers(headersN, join(field, "headers"), pr.Name, pr.Enabled)
+	pr.Headers, pr.SecretHeaders = p.headers(headersN, join(field, "headers"), pr.Name, pr.Enabled)
 	p.family(&pr, familyN, join(field, "family"))
 	for _, m := range []struct {
 		n    *yaml.Node
@@ -285,12 +285,13 @@ func checkProxyURL(s string) string {
 
 // headers reads a provider's extra upstream headers. Values may use ${ENV}
 // or be read from the keyring, like credentials.
-func (p *parser) headers(n *yaml.Node, field, owner string, enabled bool) map[string]string {
+func (p *parser) headers(n *yaml.Node, field, owner string, enabled bool) (map[string]string, map[string]bool) {
 	kvs, ok := p.mapping(n, field)
 	if !ok || len(kvs) == 0 {
-		return nil
+		return nil, nil
 	}
 	out := make(map[string]string, len(kvs))
+	var secret map[string]bool
 	for _, kv := range kvs {
 		f := join(field, kv.key)
 		if !validHeaderName(kv.key) {
@@ -311,9 +312,17 @@ func (p *parser) headers(n *yaml.Node, field, owner string, enabled bool) map[st
 			continue
 		}
 		v, _ := p.credential(kv.value, f, owner, enabled, s)
-		out[http.CanonicalHeaderKey(kv.key)] = v
+		name := http.CanonicalHeaderKey(kv.key)
+		out[name] = v
+		if v != s {
+			// Read from the environment or the keyring.
+			if secret == nil {
+				secret = map[string]bool{}
+			}
+			secret[name] = true
+		}
 	}
-	return out
+	return out, secret
 }
 
 // validHeaderName reports whether s is an HTTP token (RFC 9110 section 5.6.2).

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -143,5 +144,32 @@ func TestKeyringKeyIsNotPlainText(t *testing.T) {
 		if diff := cmp.Diff(want, cfg.Warnings); diff != "" {
 			t.Errorf("%s: warnings (-want +got):\n%s", tt.value, diff)
 		}
+	}
+}
+
+// TestHeaderSecrets: header values read from the environment or the
+// keyring, and those of headers named as credentials, are secrets; others
+// are not.
+func TestHeaderSecrets(t *testing.T) {
+	env := map[string]string{"CCB_TEST_GATEWAY": "gw-token-1234567890"}
+	cfg, err := Parse("p.yaml", []byte(`providers:
+  - name: A
+    type: openai
+    base_url: https://example.com/v1
+    auth_value: sk-test-0123456789
+    headers:
+      api-key: azure-key-0123456789
+      X-Gateway: ${CCB_TEST_GATEWAY}
+      X-Title: ccbalancer
+model_routes:
+  "*": [{provider: A, model: m}]
+`), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cfg.Providers[0].HeaderSecrets()
+	slices.Sort(got)
+	if want := []string{"azure-key-0123456789", "gw-token-1234567890"}; !slices.Equal(got, want) {
+		t.Errorf("HeaderSecrets = %q, want %q", got, want)
 	}
 }

@@ -139,6 +139,9 @@ type Provider struct {
 	// Headers are extra headers sent upstream on every request (e.g. OpenRouter's
 	// HTTP-Referer and X-Title).
 	Headers map[string]string
+	// SecretHeaders names the Headers whose value was read from the
+	// environment or the keyring.
+	SecretHeaders map[string]bool
 	// Reasoning says an openai provider accepts reasoning settings
 	// (reasoning_effort); without it a request's thinking setting is dropped.
 	Reasoning bool
@@ -162,6 +165,29 @@ func (p Provider) Credentials() []Secret {
 		return p.Keys
 	}
 	return []Secret{p.AuthValue}
+}
+
+// credentialHeaderWords mark a header name that carries a credential:
+// api-key (Azure OpenAI), Authorization, X-Auth-Token, Cookie, ….
+var credentialHeaderWords = []string{"key", "auth", "token", "secret", "password", "cookie", "signature", "credential", "session"}
+
+// HeaderSecrets returns the values of Headers that are credentials, to be
+// redacted wherever they could appear: those read from the environment or
+// the keyring, and those of headers whose name says they carry one
+// (credentialHeaderWords).
+func (p Provider) HeaderSecrets() []string {
+	var out []string
+	for name, v := range p.Headers {
+		lower := strings.ToLower(name)
+		secret := p.SecretHeaders[name]
+		for _, w := range credentialHeaderWords {
+			secret = secret || strings.Contains(lower, w)
+		}
+		if secret && v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // DisplayURL is BaseURL as it may be shown: without its user info.

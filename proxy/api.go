@@ -97,13 +97,17 @@ func (p ProviderStatus) StateText(now time.Time) string {
 	return stateText(p.State, p.CooldownRemaining, p.Until, now)
 }
 
+// longState is how long a state must last to be shown by its end ("rate
+// limited until 17:05") rather than by a countdown ("1:30 left").
+const longState = 10 * time.Minute
+
 // stateText words a state that ends after left, at until.
 func stateText(state health.State, left time.Duration, until, now time.Time) string {
 	timed := func(what string) string {
 		switch {
 		case left <= 0:
 			return what
-		case left >= time.Hour:
+		case left >= longState:
 			return what + " until " + UntilText(until, now)
 		}
 		secs := int((left + time.Second - 1) / time.Second)

@@ -61,6 +61,13 @@ func (anthropicDialect) refusal(req *request, resp *http.Response, body []byte) 
 		// provider's answer goes back as it is, less any echoed key.
 		ae.relayNow = true
 		ae.reply = &reply{status: resp.StatusCode, header: resp.Header, body: body}
+		if !shaped {
+			// A front server's page (a 413 or 431 from nginx): the client
+			// gets the API's error shape, with what the page said.
+			b, _ := json.Marshal(anthropic.ErrorBody{Type: "error", Error: anthropic.Error{
+				Type: anthropic.ErrorTypeForStatus(resp.StatusCode), Message: "the provider refused the request: " + ae.reason}})
+			ae.reply = &reply{status: resp.StatusCode, header: http.Header{"Content-Type": {"application/json"}}, body: b}
+		}
 	}
 	return ae
 }

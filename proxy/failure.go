@@ -200,6 +200,11 @@ func classifyStatus(status int, header http.Header, errType, msg string, shaped 
 		ae.kind = failNotFound
 	case status >= 500, status == http.StatusRequestTimeout:
 		ae.state = health.StateCooling
+	case status == http.StatusRequestEntityTooLarge, status == http.StatusRequestHeaderFieldsTooLarge:
+		// The request is too large for this provider, whoever answered
+		// (the API or a front server): the client's matter, not a broken
+		// provider, whatever the body looks like.
+		ae.kind = failRefused
 	case !shaped:
 		ae.state = health.StateCooling
 		ae.reason += " (not an API error body)"

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ccbalancer/ccbalancer/config"
+	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
 	"github.com/ccbalancer/ccbalancer/proxy/health"
 )
 
@@ -307,6 +308,20 @@ func faults() []fault {
 				io.WriteString(rw, "<html><body>400 The plain HTTP request was sent to HTTPS port</body></html>")
 			}
 		}, want: failsOver(health.StateCooling, "not an API error body")},
+		{name: "431 from a front server", handler: func(wire, bool) http.HandlerFunc {
+			// The client's headers are too large for this provider's front
+			// server: the client's matter, not a broken provider.
+			return func(rw http.ResponseWriter, r *http.Request) {
+				rw.Header().Set("Content-Type", "text/plain")
+				rw.WriteHeader(431)
+				io.WriteString(rw, "Request Header Fields Too Large")
+			}
+		}, want: func(w wire, _ bool) faultWant {
+			if w == wireAnthropic {
+				return faultWant{client: relayed, status: 431}
+			}
+			return faultWant{client: byB, reason: "HTTP 431: Request Header Fields Too Large", failed: true}
+		}},
 		{name: "200 then error event", only: "stream", handler: func(w wire, _ bool) http.HandlerFunc {
 			return func(rw http.ResponseWriter, r *http.Request) {
 				rw.Header().Set("Content-Type", "text/event-stream")
@@ -609,6 +624,9 @@ func runFault(t *testing.T, f fault, w wire, stream bool) {
 	case relayed:
 		if err != nil || resp.StatusCode != want.status || resp.Header.Get("X-Provider-Used") != "A" {
 			t.Fatalf("got %d from %q, want A's %d relayed; body %s", resp.StatusCode, resp.Header.Get("X-Provider-Used"), want.status, body)
+		}
+		if _, _, shaped := anthropic.ParseError([]byte(body)); !shaped {
+			t.Errorf("the relayed answer is not an API error body: %s", body)
 		}
 		if got := e.ups["B"].Count(); got != 0 {
 			t.Errorf("B was asked %d times for a request the client must fix", got)

@@ -21,7 +21,7 @@ var (
 	metricHealthy = prometheus.NewDesc("ccbalancer_provider_healthy",
 		"1 when the provider is enabled and healthy (in rotation), else 0.", []string{"provider"}, nil)
 	metricState = prometheus.NewDesc("ccbalancer_provider_state",
-		"The provider's state (DESIGN.md section 10): 1 for the current state, 0 for the others.", []string{"provider", "state"}, nil)
+		"The provider's state (healthy, cooling, rate_limited, needs_attention, budget_reached, disabled): 1 for the current state, 0 for the others.", []string{"provider", "state"}, nil)
 	metricCooldown = prometheus.NewDesc("ccbalancer_provider_cooldown_seconds",
 		"Seconds until the provider's state ends by itself; 0 when it has no timer.", []string{"provider"}, nil)
 	metricLatencyP50 = prometheus.NewDesc("ccbalancer_provider_latency_p50_seconds",

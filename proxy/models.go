@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -115,5 +116,8 @@ func ListModels(ctx context.Context, p config.Provider, set config.Settings) ([]
 		return nil, err
 	}
 	ids, _, err := fetchModels(u.client, req, rd, p)
+	if me := (*ModelsError)(nil); errors.As(err, &me) {
+		err = fmt.Errorf("provider %s: listing models at %s: %w", p.Name, config.RedactURL(req.URL.String()), err)
+	}
 	return ids, err
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -140,7 +141,11 @@ func TestListModels(t *testing.T) {
 		t.Errorf("request %s with auth %q", r.Path, r.Header.Get("Authorization"))
 	}
 	o.SetModels(401)
-	if _, err := ListModels(context.Background(), p, config.Defaults()); err == nil || err.Error() != "HTTP 401: Unauthorized" {
-		t.Errorf("refused: %v", err)
+	// A refusal names the provider and the URL asked, and stays a
+	// *ModelsError for callers that look at its status.
+	_, err = ListModels(context.Background(), p, config.Defaults())
+	var me *ModelsError
+	if want := "provider O: listing models at " + hs.URL + "/v1/models?limit=1000: HTTP 401: Unauthorized"; err == nil || err.Error() != want || !errors.As(err, &me) || me.Status != 401 {
+		t.Errorf("refused: %v, want %s", err, want)
 	}
 }

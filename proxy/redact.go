@@ -89,8 +89,9 @@ func secretsOf(cfg *config.Config) []string {
 	return append(out, cfg.Settings.AuthKey.Reveal())
 }
 
-// providerSecrets are a provider's credentials (every key) and the user
-// info of its URLs (a password, or a token as user name).
+// providerSecrets are a provider's credentials (every key, the credential
+// headers among its headers) and the user info of its URLs (a password, or
+// a token as user name).
 func providerSecrets(p config.Provider) []string {
 	var out []string
 	for _, k := range p.Credentials() {
@@ -98,6 +99,7 @@ func providerSecrets(p config.Provider) []string {
 			out = append(out, k.Reveal())
 		}
 	}
+	out = append(out, p.HeaderSecrets()...)
 	for _, raw := range []string{p.BaseURL, p.Proxy} {
 		if u, err := url.Parse(raw); err == nil && u.User != nil {
 			out = append(out, u.User.Username())

@@ -216,6 +216,58 @@ func TestSecretsNeverLeaveTheProxy(t *testing.T) {
 	}
 }
 
+// TestHeaderSecretsNeverLeave: the values of a provider's credential
+// headers (by name, or read from the environment or the keyring) are
+// redacted like its keys, in answers, errors and /providers; other header
+// values are not secrets and stay.
+func TestHeaderSecretsNeverLeave(t *testing.T) {
+	t.Parallel()
+	const (
+		byName  = "hdrsecret-ZZZZ99998888777766665555"
+		fromEnv = "envsecret-YYYY44443333222211110000"
+		plain   = "ccbalancer-title"
+	)
+	echo := "got X-Custom-Auth=" + byName + " X-Other=" + fromEnv + " X-Title=" + plain
+	for _, code := range []int{200, 400, 500} {
+		for _, w := range []wire{wireAnthropic, wireOpenAI} {
+			t.Run(fmt.Sprintf("%d/%s", code, w), func(t *testing.T) {
+				t.Parallel()
+				fs := newFaultServer(t, func(rw http.ResponseWriter, r *http.Request) {
+					if code == 200 {
+						w.answer(rw, false, echo)
+						return
+					}
+					status(code)(rw, r)
+					io.WriteString(rw, w.errorBody(echo))
+				}, false)
+				url := fs.URL
+				if w == wireOpenAI {
+					url += "/v1"
+				}
+				e := newEnv(t, func(cfg *config.Config) {
+					p := &cfg.Providers[0]
+					p.Type = config.ProviderType(w)
+					p.Headers = map[string]string{"X-Custom-Auth": byName, "X-Other": fromEnv, "X-Title": plain}
+					p.SecretHeaders = map[string]bool{"X-Other": true}
+					cfg.Routes[0].Entries = cfg.Routes[0].Entries[:1]
+				}, upSpec{name: "A", url: url})
+				_, body, _ := e.send(false, nil)
+				for _, secret := range []string{byName, fromEnv} {
+					if l := leak(body, secret); l != "" {
+						t.Errorf("the client's body holds %q: %s", l, body)
+					}
+					if l := leak(e.providers()["A"].LastError, secret); l != "" {
+						t.Errorf("/providers last_error holds %q", l)
+					}
+				}
+				if code != 500 && !strings.Contains(body, plain) {
+					t.Errorf("a header value that is no secret was redacted: %s", body)
+				}
+			})
+		}
+	}
+}
+
 // BenchmarkRedact measures the search on text that holds no secret (the
 // hot path: every streamed event and every answer): a stream event and a
 // large answer.

@@ -3,6 +3,8 @@ package proxy
 import (
 	"net/http"
 	"time"
+
+	"github.com/ccbalancer/ccbalancer/config"
 )
 
 // SessionStatus answers GET /session?id=ID: which provider serves a Claude
@@ -23,8 +25,26 @@ type SessionStatus struct {
 	Healthy     int     `json:"healthy_providers"`
 	Enabled     int     `json:"enabled_providers"`
 	// CostTodayUSD is what the day's priced requests cost so far, from
-	// the usage ledger (absent when it is off).
+	// the usage ledger (absent when it is off, or when no price is
+	// configured: a cost of 0 would then be a guess).
 	CostTodayUSD *float64 `json:"cost_today_usd,omitempty"`
+}
+
+// hasPrices reports whether cfg prices any provider or route entry.
+func hasPrices(cfg *config.Config) bool {
+	for _, p := range cfg.Providers {
+		if p.Prices != nil {
+			return true
+		}
+	}
+	for _, rt := range cfg.Routes {
+		for _, e := range rt.Entries {
+			if e.Prices != nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
@@ -33,7 +53,7 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	out := SessionStatus{Session: id}
 	out.Healthy, out.Enabled = snap.Health()
-	if s.ledger != nil {
+	if s.ledger != nil && hasPrices(s.state.Load().cfg) {
 		day, _, _ := s.ledger.Overall()
 		usd := day.CostUSD
 		out.CostTodayUSD = &usd

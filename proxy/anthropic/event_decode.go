@@ -54,7 +54,7 @@ func ParseUsage(raw []byte) (Usage, error) {
 		n := 0
 		for _, c := range v {
 			if c < '0' || c > '9' || n > (1<<62)/10 {
-				return &SyntaxError{vs, string(key) + " must be a count of tokens"}
+				return &SyntaxError{Offset: vs, Msg: string(key) + " must be a count of tokens"}
 			}
 			n = n*10 + int(c-'0')
 		}

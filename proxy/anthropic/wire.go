@@ -114,13 +114,18 @@ type Fields struct {
 // Span delimits bytes of a body: body[Start:End]. The zero Span is empty.
 type Span struct{ Start, End int }
 
-// SyntaxError is a malformed request body.
+// SyntaxError is a malformed request body, or (Field) a well-formed one
+// whose member has the wrong type.
 type SyntaxError struct {
 	Offset int
 	Msg    string
+	Field  bool
 }
 
 func (e *SyntaxError) Error() string {
+	if e.Field {
+		return fmt.Sprintf("%s (at byte %d)", e.Msg, e.Offset)
+	}
 	return fmt.Sprintf("invalid JSON at byte %d: %s", e.Offset, e.Msg)
 }
 
@@ -145,12 +150,12 @@ func Peek(body []byte) (Fields, error) {
 		case "model":
 			if len(v) == 0 || v[0] != '"' {
 				f.Model, f.ModelStart, f.ModelEnd, f.HasModel = "", 0, 0, false
-				modelErr = &SyntaxError{vs, "model must be a string"}
+				modelErr = &SyntaxError{Offset: vs, Msg: "model: must be a string", Field: true}
 				break
 			}
 			var m string
 			if err := json.Unmarshal(v, &m); err != nil {
-				return &SyntaxError{vs, "model: " + err.Error()}
+				return &SyntaxError{Offset: vs, Msg: "model: " + err.Error()}
 			}
 			f.Model, f.ModelStart, f.ModelEnd, f.HasModel = m, vs, s.i, true
 			modelErr = nil
@@ -194,7 +199,7 @@ func PeekAnswer(body []byte) (Answer, error) {
 		switch string(key) {
 		case "type":
 			if err := json.Unmarshal(v, &a.Type); err != nil {
-				return &SyntaxError{vs, "type: " + err.Error()}
+				return &SyntaxError{Offset: vs, Msg: "type: " + err.Error()}
 			}
 		case "usage":
 			a.Usage = v
@@ -302,7 +307,7 @@ type scanner struct {
 	inMessages, unsigned bool
 }
 
-func (s *scanner) fail(msg string) error { return &SyntaxError{s.i, msg} }
+func (s *scanner) fail(msg string) error { return &SyntaxError{Offset: s.i, Msg: msg} }
 
 func (s *scanner) end() error {
 	s.ws()

@@ -403,7 +403,9 @@ type Row struct {
 // Summary groups the records since the given time; records still queued
 // are written first.
 func (l *Ledger) Summary(ctx context.Context, since time.Time, by By) ([]Row, error) {
-	col := map[By]string{ByProvider: "provider", ByModel: "model_sent", ByDay: "day"}[by]
+	// By model: the model sent, or for a request no provider answered the
+	// model asked.
+	col := map[By]string{ByProvider: "provider", ByModel: "COALESCE(NULLIF(model_sent, ''), model_asked)", ByDay: "day"}[by]
 	if col == "" {
 		return nil, errBy
 	}

@@ -85,7 +85,8 @@ func TestLedgerSurvivesRestart(t *testing.T) {
 	}
 	rows, _ = l.Summary(t.Context(), now.Add(-2*time.Hour), ByModel)
 	want = []Row{
-		{Key: "", Requests: 1, Errors: 1},
+		// No provider answered: the model asked.
+		{Key: "claude-sonnet-5", Requests: 1, Errors: 1},
 		{Key: "m2", Requests: 2, Input: 21, Output: 7, CacheRead: 100, CacheWrite: 7, CostUSD: 1},
 	}
 	if diff := cmp.Diff(want, rows); diff != "" {
