@@ -126,6 +126,24 @@ func TestNotTriedProvidersNamed(t *testing.T) {
 	}
 }
 
+// TestDefaultRouteNamed: a model that matches no route is served by the
+// default route; when that fails too, the answer says so, since the
+// providers it names were not chosen for that model.
+func TestDefaultRouteNamed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil, ups("A", "B")...)
+	e.ups["A"].Always(fake.Reply{Mode: fake.Status, Status: 401, Message: "invalid x-api-key"})
+	e.ups["B"].Always(fake.Reply{Mode: fake.Status, Status: 401, Message: "invalid x-api-key"})
+	resp := e.post("/v1/messages", claudeBody("nomatch", false), nil)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	_, msg, _ := anthropic.ParseError(body)
+	want := `no provider can serve model nomatch: (no route matches it; the default route "*sonnet*" was used) A: HTTP 401`
+	if resp.StatusCode != 403 || !strings.HasPrefix(msg, want) {
+		t.Errorf("%d %q, want 403 starting %q", resp.StatusCode, msg, want)
+	}
+}
+
 // TestFailoverEventCarriesRealCooldown: the failover event says what the
 // failure did to the provider, and nothing else: no cooldown for a 404,
 // failure_cooldown (or a longer retry-after) for a 5xx.

@@ -263,6 +263,9 @@ func (s *Server) giveUp(req *request, rt *config.Route, outcomes []outcome, firs
 	if len(lines) == 0 {
 		detail = "the route has no enabled provider"
 	}
+	if req.defaultRoute {
+		detail = fmt.Sprintf("(no route matches it; the default route %q was used) %s", rt.Pattern, detail)
+	}
 	log := req.log.With(slog.String("model", req.fields.Model), slog.String("providers", detail))
 	h := req.w.Header()
 

@@ -144,6 +144,9 @@ type request struct {
 	// client's own credential.
 	redact  *redactor
 	session string
+	// defaultRoute: no route matches the model; rt is settings.default_route
+	// (or the first route), which an all-failed answer says.
+	defaultRoute bool
 	// key is the key (from 0) of the provider the current attempt uses;
 	// quota is what the last answer's headers said about limits.
 	key   int
@@ -204,7 +207,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, st *stat
 		log = log.With(slog.String("profile", rtg.profile))
 	}
 	req := &request{w: w, r: r, body: body, held: held, fields: f, log: log, st: st, rt: rtg, set: rtg.set, redact: st.redact,
-		session: r.Header.Get("X-Claude-Code-Session-Id"), start: time.Now()}
+		session: r.Header.Get("X-Claude-Code-Session-Id"), start: time.Now(), defaultRoute: isDefault}
 	if st.passthrough {
 		req.redact = st.redact.with(r.Header.Get("X-Api-Key"), strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
 	}
