@@ -46,19 +46,22 @@ func newRouting(profile string, routes []config.Route, set config.Settings) *rou
 // (docs/claude-code-errors.md), and this message says the fix.
 func (s *Server) routingFor(w http.ResponseWriter, r *http.Request, st *state) (rt *routing, path string, ok bool) {
 	path = r.URL.Path
-	name := ""
+	name, named := "", false
+	// The URL wins over the header: a terminal's ANTHROPIC_CUSTOM_HEADERS
+	// may be set for every project, the URL for this one.
 	if rest, found := strings.CutPrefix(path, profilePrefix); found {
 		name, path, _ = strings.Cut(rest, "/")
-		path = "/" + path
-	} else if h := r.Header.Get(profileHeader); h != "" {
-		name = strings.TrimSpace(h)
+		path, named = "/"+path, true
+	} else if h := strings.TrimSpace(r.Header.Get(profileHeader)); h != "" {
+		name, named = h, true
 	}
-	if name == "" {
+	if !named {
 		return st.top, path, true
 	}
 	if rt := st.profiles[name]; rt != nil {
 		return rt, path, true
 	}
+	// An unknown name, or an empty one (/p//v1/messages).
 	known := make([]string, 0, len(st.profiles))
 	for n := range st.profiles {
 		known = append(known, n)

@@ -75,13 +75,18 @@ func TestProfiles(t *testing.T) {
 	for _, c := range []struct {
 		path   string
 		header map[string]string
-	}{{"/p/play/v1/messages", nil}, {"/v1/messages", map[string]string{"X-Ccbalancer-Profile": "play"}}} {
+		want   string
+	}{
+		{"/p/play/v1/messages", nil, `no profile "play"`},
+		{"/v1/messages", map[string]string{"X-Ccbalancer-Profile": "play"}, `no profile "play"`},
+		{"/p//v1/messages", nil, `no profile ""`}, // not the top level
+	} {
 		resp := e.post(c.path, claudeBody("claude-sonnet-5", false), c.header)
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		typ, msg, _ := anthropic.ParseError(b)
 		if resp.StatusCode != http.StatusBadRequest || typ != anthropic.ErrInvalidRequest ||
-			!strings.Contains(msg, `no profile "play"`) || !strings.Contains(msg, "known profiles are home, work") {
+			!strings.Contains(msg, c.want) || !strings.Contains(msg, "known profiles are home, work") {
 			t.Errorf("%s: %d %s", c.path, resp.StatusCode, b)
 		}
 	}
