@@ -27,7 +27,7 @@ const maxKeyBytes = 16 << 10
 // secretCommand implements `ccbalancer secret set|list|delete`; returns the exit code.
 func secretCommand(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, "secret: missing action\n"+secretUsage)
+		fmt.Fprint(stderr, "ccbalancer secret: missing action\n"+secretUsage)
 		return 2
 	}
 	action, args := args[0], args[1:]
@@ -40,18 +40,18 @@ func secretCommand(args []string, stdin *os.File, stdout, stderr io.Writer) int 
 		fmt.Fprint(stdout, secretUsage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "secret: unknown action %q\n%s", action, secretUsage)
+		fmt.Fprintf(stderr, "ccbalancer secret: unknown action %q\n%s", action, secretUsage)
 		return 2
 	}
 	if len(args) != want {
-		fmt.Fprintf(stderr, "secret %s: want %d argument(s), got %d\n%s", action, want, len(args), secretUsage)
+		fmt.Fprintf(stderr, "ccbalancer secret %s: want %d argument(s), got %d\n%s", action, want, len(args), secretUsage)
 		return 2
 	}
 	var name string
 	if want == 1 {
 		name = args[0]
 		if err := keyring.CheckName(name); err != nil {
-			fmt.Fprintf(stderr, "secret %s: %v\n", action, err)
+			fmt.Fprintf(stderr, "ccbalancer secret %s: %v\n", action, err)
 			return 2
 		}
 	}
@@ -62,20 +62,20 @@ func secretCommand(args []string, stdin *os.File, stdout, stderr io.Writer) int 
 			err = keyring.Set(name, key)
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "secret set: %v\n", err)
+			fmt.Fprintf(stderr, "ccbalancer secret set: %v\n", err)
 			return 1
 		}
 		fmt.Fprintf(stdout, "stored %q in the keyring; use it with  auth_value: \"keyring:%s\"\n", name, name)
 	case "delete":
 		if err := keyring.Delete(name); err != nil {
-			fmt.Fprintf(stderr, "secret delete: %v\n", err)
+			fmt.Fprintf(stderr, "ccbalancer secret delete: %v\n", err)
 			return 1
 		}
 		fmt.Fprintf(stdout, "deleted %q from the keyring\n", name)
 	case "list":
 		entries, err := keyring.List()
 		if err != nil {
-			fmt.Fprintf(stderr, "secret list: %v\n", err)
+			fmt.Fprintf(stderr, "ccbalancer secret list: %v\n", err)
 			return 1
 		}
 		if len(entries) == 0 {

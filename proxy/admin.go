@@ -162,6 +162,12 @@ func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer held.release()
+	// A malformed body is told with the byte where it breaks, as for
+	// /v1/messages.
+	if _, err := anthropic.Peek(body); anthropic.IsSyntaxError(err) {
+		anthropic.WriteError(w, http.StatusBadRequest, anthropic.ErrInvalidRequest, "count_tokens: "+err.Error())
+		return
+	}
 	n, err := tokens.CountContext(r.Context(), body)
 	if r.Context().Err() != nil {
 		return

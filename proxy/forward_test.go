@@ -175,7 +175,7 @@ func TestBadInput(t *testing.T) {
 		{"chunked body over the limit", "POST", "/v1/messages", big, true, 413, anthropic.ErrRequestTooLarge, "exceeds the limit"},
 		{"wrong method", "GET", "/v1/messages", nil, false, 405, anthropic.ErrInvalidRequest, "use POST"},
 		{"wrong path", "POST", "/v1/complete", []byte(`{}`), false, 404, anthropic.ErrNotFound, "no endpoint"},
-		{"count_tokens malformed", "POST", "/v1/messages/count_tokens", []byte(`{"model":`), false, 400, anthropic.ErrInvalidRequest, "count_tokens"},
+		{"count_tokens malformed", "POST", "/v1/messages/count_tokens", []byte(`{"model":`), false, 400, anthropic.ErrInvalidRequest, "count_tokens: invalid JSON at byte 9"},
 	}
 	e := newEnv(t, func(c *config.Config) { c.Settings.MaxBodyBytes = 1024 }, ups("A")...)
 	for _, tt := range tests {
