@@ -375,3 +375,28 @@ func TestExampleFileParses(t *testing.T) {
 		t.Errorf("errors without environment (-want +got):\n%s", diff)
 	}
 }
+
+// TestNoKeyForLocalServer: a provider on this machine without auth_value
+// (Ollama, vLLM) draws no warning; one elsewhere, or an auth_value that
+// came out empty, does.
+func TestNoKeyForLocalServer(t *testing.T) {
+	for _, tt := range []struct {
+		name, provider string
+		warn           bool
+	}{
+		{"local, no auth_value", `{name: O, type: openai, base_url: "http://127.0.0.1:11434/v1"}`, false},
+		{"localhost, no auth_value", `{name: O, type: openai, base_url: "http://localhost:8000/v1"}`, false},
+		{"remote, no auth_value", `{name: O, type: openai, base_url: "https://api.example.com/v1"}`, true},
+		{"local, empty auth_value", `{name: O, type: openai, base_url: "http://127.0.0.1:11434/v1", auth_value: ""}`, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse("p.yaml", []byte("providers:\n  - "+tt.provider+"\nmodel_routes:\n  \"*\": [{provider: O, model: m}]\n"), func(string) (string, bool) { return "", false })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(cfg.Warnings) > 0 && strings.Contains(strings.Join(cfg.Warnings, "\n"), "has no credential"); got != tt.warn {
+				t.Errorf("warned %v, want %v: %q", got, tt.warn, cfg.Warnings)
+			}
+		})
+	}
+}

@@ -157,7 +157,10 @@ func (p *parser) provider(n *yaml.Node, field string, lm *legacyModels) (Provide
 	}
 	p.credentials(&pr, authValueN, join(field, "auth_value"))
 	if pr.AuthValue == "" {
-		if pr.Enabled && len(p.errs) == nerr {
+		// A server on this machine (Ollama, vLLM, llama.cpp) usually takes
+		// no key: leaving auth_value out for it is no mistake.
+		keyless := authValueN == nil && localServer(pr.BaseURL)
+		if pr.Enabled && len(p.errs) == nerr && !keyless {
 			p.warnf(orNode(authValueN, n), join(field, "auth_value"),
 				"provider %q has no credential: requests are sent without one", pr.Name)
 		}
@@ -215,6 +218,12 @@ func (p *parser) providerType(pr *Provider, n, parent *yaml.Node, field string) 
 	default:
 		p.errorf(n, field, "%q is not one of anthropic, openai", s)
 	}
+}
+
+// localServer reports whether base is an http(s) URL on this machine.
+func localServer(base string) bool {
+	u, err := url.Parse(base)
+	return err == nil && u.Host != "" && IsLoopback(u.Host)
 }
 
 // baseURL reads and checks a provider's base_url, storing it without a
