@@ -4,15 +4,15 @@ import (
 	"io"
 	"testing"
 
-	"github.com/ccbalancer/ccbalancer/config"
 	"github.com/ccbalancer/ccbalancer/internal/fake"
 )
 
 // BenchmarkFailover measures a whole client request whose first provider
 // fails in the given way and whose second serves it, over loopback. The
-// cooldown is off so that every iteration fails over (with a cooldown, the
-// next requests would skip the broken provider altogether). "baseline" is
-// the same request served by the first provider.
+// first provider's state is reset before each iteration (in every kind,
+// the baseline included) so that every iteration fails over: with its cooldown running, the next
+// requests would skip it altogether. "baseline" is the same request served
+// by the first provider.
 func BenchmarkFailover(b *testing.B) {
 	kinds := []struct {
 		name  string
@@ -35,7 +35,7 @@ func BenchmarkFailover(b *testing.B) {
 			if k.dead {
 				specs[0].url = refusedURLB(b)
 			}
-			e := newEnvTB(b, func(c *config.Config) { c.Settings.FailureCooldown = 0 }, specs...)
+			e := newEnvTB(b, nil, specs...)
 			if a := e.ups["A"]; a != nil {
 				a.Always(k.reply)
 			}
@@ -46,6 +46,7 @@ func BenchmarkFailover(b *testing.B) {
 			}
 			b.ResetTimer()
 			for b.Loop() {
+				e.srv.health.Reset("A", "benchmark") // a lock and a map write, in every kind alike
 				resp := e.post("/v1/messages?beta=true", body, nil)
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
