@@ -375,9 +375,7 @@ func walkStrings(raw []byte, fn func(key, value string)) {
 			}
 			return
 		case '[':
-			r.array()
-			n := 0
-			for r.elem(&n) {
+			for range r.elems() {
 				walk(depth + 1)
 			}
 		default:

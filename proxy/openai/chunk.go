@@ -77,9 +77,7 @@ func readChunk(data []byte, ch *chatChunk) error {
 				r.skip()
 				continue
 			}
-			r.array()
-			m := 0
-			for r.elem(&m) {
+			for range r.elems() {
 				ch.choices = readChoice(&r, ch.choices, &ch.scratch)
 			}
 		case "usage":
@@ -159,9 +157,7 @@ func readDelta(r *cursor, d *chunkDelta, scratch *[]byte) {
 				r.skip()
 				continue
 			}
-			r.array()
-			m := 0
-			for r.elem(&m) {
+			for range r.elems() {
 				var tc chunkToolCall
 				if readToolCall(r, &tc, scratch) {
 					d.toolCalls = append(d.toolCalls, tc)
@@ -190,9 +186,7 @@ func readDelta(r *cursor, d *chunkDelta, scratch *[]byte) {
 // readContentParts reads content given as an array of parts: text parts,
 // and thinking parts whose thinking is a string or an array of text parts.
 func readContentParts(r *cursor, d *chunkDelta) {
-	r.array()
-	n := 0
-	for r.elem(&n) {
+	for range r.elems() {
 		if r.peek() != '{' {
 			r.skip()
 			continue
@@ -225,10 +219,8 @@ func partsText(r *cursor) string {
 	case '"':
 		return r.text()
 	case '[':
-		r.array()
 		var s string
-		n := 0
-		for r.elem(&n) {
+		for range r.elems() {
 			if r.peek() != '{' {
 				r.skip()
 				continue

@@ -287,9 +287,7 @@ func (c *converter) stopSequences(r *cursor) {
 		r.skip()
 		return
 	}
-	r.array()
-	n := 0
-	for r.elem(&n) {
+	for range r.elems() {
 		if s := r.rawText(); s != nil {
 			c.stop = append(c.stop, s)
 		}

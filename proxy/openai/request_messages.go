@@ -90,9 +90,7 @@ func readBlocks(r *cursor, into []block) ([]block, error) {
 		raw, _ := r.str()
 		return append(into, block{typ: "text", text: raw}), nil
 	case '[':
-		r.array()
-		n := 0
-		for r.elem(&n) {
+		for range r.elems() {
 			into = append(into, readBlock(r))
 		}
 		return into, nil
@@ -120,13 +118,11 @@ type call struct {
 
 // messages reads the messages array and converts each message.
 func (c *converter) messages(r *cursor) error {
-	r.array()
 	var first error
-	n := 0
 	var blocks []block
-	for r.elem(&n) {
+	for n := range r.elems() {
 		var err error
-		blocks, err = c.message(r, n-1, blocks[:0])
+		blocks, err = c.message(r, n, blocks[:0])
 		if first == nil {
 			first = err
 		}

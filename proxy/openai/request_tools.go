@@ -26,9 +26,7 @@ func (c *converter) toolDefs(r *cursor) error {
 		r.skip()
 		return errors.New("tools: must be an array")
 	}
-	r.array()
-	n := 0
-	for r.elem(&n) {
+	for range r.elems() {
 		var t toolDef
 		if r.peek() != '{' {
 			r.skip()
@@ -212,21 +210,17 @@ func appendSchemaSubset(out, schema []byte, depth int) []byte {
 			out = appendSchemaSubset(out, r.raw(), depth+1)
 		case k == "anyOf" && r.peek() == '[':
 			member(k)
-			r.array()
 			out = append(out, '[')
-			m := 0
-			for r.elem(&m) {
-				if m > 1 {
+			for m := range r.elems() {
+				if m > 0 {
 					out = append(out, ',')
 				}
 				out = appendSchemaSubset(out, r.raw(), depth+1)
 			}
 			out = append(out, ']')
 		case k == "type" && r.peek() == '[':
-			r.array()
-			m := 0
 			typ, nullable := "", false
-			for r.elem(&m) {
+			for range r.elems() {
 				switch t := r.text(); {
 				case t == "null":
 					nullable = true

@@ -132,6 +132,25 @@ func (c *cursor) members() iter.Seq[[]byte] {
 	}
 }
 
+// elems reads an array element by element: it yields each element's index
+// (from 0) with the cursor on the element, which the loop body must read or
+// skip. A value that is not an array is an error (as array) and yields
+// nothing. The loop runs to the array's end; a body that stops early leaves
+// the cursor inside the array.
+func (c *cursor) elems() iter.Seq[int] {
+	return func(yield func(int) bool) {
+		if !c.array() {
+			return
+		}
+		n := 0
+		for c.elem(&n) {
+			if !yield(n - 1) {
+				return
+			}
+		}
+	}
+}
+
 // array starts reading an array; false (with an error) if the next value is
 // not one. Its elements are then read after each elem.
 func (c *cursor) array() bool {
