@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -94,19 +95,10 @@ func (u *upstream) stream(w http.ResponseWriter, r *http.Request, model string, 
 		!send("ping", `{"type": "ping"}`) {
 		return
 	}
-	var timer *time.Timer
+	var pace pacer
 	for i := range events {
-		if gap > 0 && i > 0 {
-			if timer == nil {
-				timer = time.NewTimer(gap)
-			} else {
-				timer.Reset(gap)
-			}
-			select {
-			case <-timer.C:
-			case <-r.Context().Done():
-				return
-			}
+		if i > 0 && !pace.wait(r.Context(), gap) {
+			return
 		}
 		if !send("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"token `+strconv.Itoa(i)+` of the answer "}}`) {
 			return
@@ -115,6 +107,27 @@ func (u *upstream) stream(w http.ResponseWriter, r *http.Request, model string, 
 	_ = send("content_block_stop", `{"type":"content_block_stop","index":0}`) &&
 		send("message_delta", `{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":`+strconv.Itoa(events*4+1)+`}}`) &&
 		send("message_stop", `{"type":"message_stop"}`)
+}
+
+// pacer spaces a stream's events, with one timer for the whole stream.
+type pacer struct{ timer *time.Timer }
+
+// wait waits gap (nothing when gap is 0); false when ctx ended first.
+func (p *pacer) wait(ctx context.Context, gap time.Duration) bool {
+	if gap <= 0 {
+		return true
+	}
+	if p.timer == nil {
+		p.timer = time.NewTimer(gap)
+	} else {
+		p.timer.Reset(gap)
+	}
+	select {
+	case <-p.timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // streamShape returns the number of deltas and the gap between them for one
@@ -138,17 +151,9 @@ func (u *upstream) streamShape(r *http.Request) (events int, gap time.Duration) 
 // must stay cheap so that it does not hide the proxies' cost. It relies on the client's
 // key order (model first, stream last), which every proxy under test keeps.
 func peekRequest(body []byte) (model string, stream bool, ok bool) {
-	const modelKey = `"model":"`
-	i := bytes.Index(body, []byte(modelKey))
-	if i < 0 {
+	if model, ok = peekModel(body); !ok {
 		return "", false, false
 	}
-	rest := body[i+len(modelKey):]
-	j := bytes.IndexByte(rest, '"')
-	if j < 0 {
-		return "", false, false
-	}
-	model = string(rest[:j])
 	tail := bytes.TrimRight(body, " \t\r\n}")
 	return model, bytes.HasSuffix(tail, []byte(`"stream":true`)), true
 }

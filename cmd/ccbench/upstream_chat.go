@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"time"
 )
 
 // serveChat is the fake's OpenAI Chat Completions endpoint, POST
@@ -54,19 +53,10 @@ func (u *upstream) serveChat(w http.ResponseWriter, r *http.Request) {
 	if !send(prefix + `{"role":"assistant","content":""},"finish_reason":null}]}`) {
 		return
 	}
-	var timer *time.Timer
+	var pace pacer
 	for i := range events {
-		if gap > 0 && i > 0 {
-			if timer == nil {
-				timer = time.NewTimer(gap)
-			} else {
-				timer.Reset(gap)
-			}
-			select {
-			case <-timer.C:
-			case <-r.Context().Done():
-				return
-			}
+		if i > 0 && !pace.wait(r.Context(), gap) {
+			return
 		}
 		if !send(prefix + `{"content":"token ` + strconv.Itoa(i) + ` of the answer "},"finish_reason":null}]}`) {
 			return
