@@ -64,9 +64,7 @@ func (anthropicDialect) refusal(req *request, resp *http.Response, body []byte) 
 		if !shaped {
 			// A front server's page (a 413 or 431 from nginx): the client
 			// gets the API's error shape, with what the page said.
-			b, _ := json.Marshal(anthropic.ErrorBody{Type: "error", Error: anthropic.Error{
-				Type: anthropic.ErrorTypeForStatus(resp.StatusCode), Message: "the provider refused the request: " + ae.reason}})
-			ae.reply = &reply{status: resp.StatusCode, header: http.Header{"Content-Type": {"application/json"}}, body: b}
+			ae.reply = errorReply(resp.StatusCode, anthropic.ErrorTypeForStatus(resp.StatusCode), "the provider refused the request: "+ae.reason)
 		}
 	}
 	return ae
@@ -119,9 +117,8 @@ func errorEvent(errType, msg, where string) *attemptError {
 		ae.reason += ": " + shorten(msg, 160)
 	}
 	if ae.kind == failRefused {
-		b, _ := json.Marshal(anthropic.ErrorBody{Type: "error", Error: anthropic.Error{Type: errType, Message: msg}})
 		ae.relayNow = true
-		ae.reply = &reply{status: status, header: http.Header{"Content-Type": {"application/json"}}, body: b}
+		ae.reply = errorReply(status, errType, msg)
 	}
 	return ae
 }

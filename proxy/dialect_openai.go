@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -127,11 +126,6 @@ func (openaiDialect) refusal(req *request, resp *http.Response, body []byte) *at
 func overflowRefusal(where, msg string) *attemptError {
 	return &attemptError{kind: failRefused, status: http.StatusBadRequest, reason: where + ": " + shorten(msg, 160),
 		reply: errorReply(http.StatusBadRequest, anthropic.ErrInvalidRequest, msg)}
-}
-
-func errorReply(status int, typ, msg string) *reply {
-	b, _ := json.Marshal(anthropic.ErrorBody{Type: "error", Error: anthropic.Error{Type: typ, Message: msg}})
-	return &reply{status: status, header: http.Header{"Content-Type": {"application/json"}}, body: b}
 }
 
 func (d openaiDialect) events(req *request, rd *sse.Reader) eventSource {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ccbalancer/ccbalancer/proxy/anthropic"
 	"github.com/ccbalancer/ccbalancer/proxy/health"
 	"github.com/ccbalancer/ccbalancer/proxy/quota"
 )
@@ -78,6 +80,13 @@ type reply struct {
 	status int
 	header http.Header
 	body   []byte
+}
+
+// errorReply is a Messages API error answer: status, and an error body of
+// type typ with message msg.
+func errorReply(status int, typ, msg string) *reply {
+	b, _ := json.Marshal(anthropic.ErrorBody{Type: "error", Error: anthropic.Error{Type: typ, Message: msg}})
+	return &reply{status: status, header: http.Header{"Content-Type": {"application/json"}}, body: b}
 }
 
 // write sends the reply, less any secret it echoes.
