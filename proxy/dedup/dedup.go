@@ -305,12 +305,22 @@ func (f *Flight) append(b []byte) error {
 // start a Flight of their own. Without it a client that has read the whole
 // answer and sends the same request again (a new question, not a duplicate)
 // could join the Flight in the moment before the pipeline returns and get
-// the old answer back. Any other w is left alone.
+// the old answer back. Wrappers of w are looked through as
+// http.ResponseController does (Unwrap() http.ResponseWriter); any other w
+// is left alone.
 func Seal(w http.ResponseWriter) {
-	if fw, ok := w.(writer); ok {
-		fw.f.mu.Lock()
-		fw.f.sealed = true
-		fw.f.mu.Unlock()
+	for {
+		switch t := w.(type) {
+		case writer:
+			t.f.mu.Lock()
+			t.f.sealed = true
+			t.f.mu.Unlock()
+			return
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = t.Unwrap()
+		default:
+			return
+		}
 	}
 }
 

@@ -121,7 +121,8 @@ func TestSealedFlightTakesNoWaiters(t *testing.T) {
 			joiner, joined = g.Join(k, true)
 			joined = !joined
 			joinerOut, _ = serve(joiner)
-			Seal(w)
+			// Through a wrapper, as the proxy's usage meter wraps it.
+			Seal(wrapped{w})
 			close(sealed)
 			<-resume
 			w.Write([]byte(" the end"))
@@ -155,3 +156,9 @@ func TestSealedFlightTakesNoWaiters(t *testing.T) {
 	}
 	g.Wait()
 }
+
+// wrapped is a ResponseWriter wrapper that can be unwrapped, as
+// http.ResponseController expects.
+type wrapped struct{ http.ResponseWriter }
+
+func (w wrapped) Unwrap() http.ResponseWriter { return w.ResponseWriter }
