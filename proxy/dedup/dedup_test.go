@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -162,3 +163,72 @@ func TestSealedFlightTakesNoWaiters(t *testing.T) {
 type wrapped struct{ http.ResponseWriter }
 
 func (w wrapped) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// blockingWriter is a ResponseRecorder whose first Write waits until
+// release is closed, after saying so on entered.
+type blockingWriter struct {
+	*httptest.ResponseRecorder
+	entered, release chan struct{}
+	once             sync.Once
+}
+
+func (b *blockingWriter) Write(p []byte) (int, error) {
+	b.once.Do(func() {
+		close(b.entered)
+		<-b.release
+	})
+	return b.ResponseRecorder.Write(p)
+}
+
+// TestOverflowKeepsTakenChunks: chunks a waiter has taken but not yet
+// written stay its own when the Flight, past MaxShared, drops what every
+// waiter has taken.
+func TestOverflowKeepsTakenChunks(t *testing.T) {
+	g := NewGroup(Options{MaxShared: 100, MaxLag: 1 << 20})
+	w, _ := g.Join(Key{Route: "*", Stream: true}, true)
+	f := w.Flight()
+	wrote, more, finish := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := f.Run(func(rw http.ResponseWriter) {
+			rw.WriteHeader(200)
+			// Three chunks: the list then has room for a fourth, so that
+			// dropping happens in the array the waiter took them from.
+			for _, c := range "abd" {
+				rw.Write([]byte(strings.Repeat(string(c), 10)))
+			}
+			close(wrote)
+			<-more
+			rw.Write([]byte(strings.Repeat("c", 100))) // past MaxShared: a, b and d are dropped
+			<-finish
+		}, nil); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	<-wrote
+	bw := &blockingWriter{ResponseRecorder: httptest.NewRecorder(), entered: make(chan struct{}), release: make(chan struct{})}
+	out := make(chan Outcome, 1)
+	go func() { out <- w.Serve(context.Background(), bw) }()
+	<-bw.entered // a, b and d taken, a being written
+	close(more)
+	// Wait until the Flight has the third chunk.
+	for {
+		f.mu.Lock()
+		n := len(f.chunks)
+		f.mu.Unlock()
+		if n == 4 {
+			break
+		}
+		runtime.Gosched()
+	}
+	close(bw.release)
+	close(finish)
+	if o := <-out; o != Served {
+		t.Errorf("waiter: %v", o)
+	}
+	wg.Wait()
+	if want := strings.Repeat("a", 10) + strings.Repeat("b", 10) + strings.Repeat("d", 10) + strings.Repeat("c", 100); bw.Body.String() != want {
+		t.Errorf("the waiter got %d bytes %q…, want %d", bw.Body.Len(), bw.Body.String()[:min(bw.Body.Len(), 30)], len(want))
+	}
+	g.Wait()
+}

@@ -60,6 +60,9 @@ func (w *Waiter) Serve(ctx context.Context, rw http.ResponseWriter) Outcome {
 		return w.serveFolded(ctx, rw)
 	}
 	headerSent := false
+	// chunks holds the chunks taken, copied under the lock: once taken, a
+	// Flight past its bound may drop them from its own list (append).
+	var chunks [][]byte
 	for {
 		f.mu.Lock()
 		if !f.waitLocked(ctx, func() bool {
@@ -73,7 +76,7 @@ func (w *Waiter) Serve(ctx context.Context, rw http.ResponseWriter) Outcome {
 			return Aborted
 		}
 		status, header := f.status, f.sent
-		chunks := f.chunks[w.next:]
+		chunks = append(chunks[:0], f.chunks[w.next:]...)
 		w.next = len(f.chunks)
 		for _, c := range chunks {
 			w.pos += len(c)
